@@ -1,0 +1,57 @@
+// Deployment configuration read once from the environment and validated; errors name variables, never values.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'needs at least one key'));
+
+const EnvSchema = z.object({
+  STAGE: z.enum(['local', 'prod']).default('local'),
+  UPSTASH_REDIS_REST_URL: z.url(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  QSTASH_URL: z.url(),
+  QSTASH_TOKEN: z.string().min(1),
+  QSTASH_CURRENT_SIGNING_KEY: z.string().min(1),
+  QSTASH_NEXT_SIGNING_KEY: z.string().min(1),
+  STAGGER_ADMIN_API_KEYS: list,
+  /** Base URL at which QStash reaches this deployment's functions (worker, failure callback). */
+  STAGGER_PUBLIC_URL: z.url(),
+  STAGGER_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
+    .default('stagger:'),
+  STAGGER_CATALOG_PATH: z.string().min(1).default('config/tasks.yaml'),
+});
+
+export type Config = z.output<typeof EnvSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const names = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`configuration invalid: ${names.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** The local stack's fixed credentials (dev only; `npm run dev` prints them). */
+export const LOCAL_DEFAULTS = {
+  redisPort: 6380,
+  bridgePort: 8079,
+  brokerPort: 8080,
+  offlinePort: 3000,
+  offlineLambdaPort: 3002,
+  targetPort: 4000,
+  redisToken: 'stagger-local-redis-token',
+  qstashToken: 'stagger-local-qstash-token',
+  currentSigningKey: 'sig_stagger_local_current',
+  nextSigningKey: 'sig_stagger_local_next',
+  adminApiKey: 'stagger-local-admin-key',
+} as const;
