@@ -1,0 +1,30 @@
+// Every Redis key stagger writes, in one place, under a configurable prefix (tests and tenants never collide).
+export type Keys = ReturnType<typeof keysFor>;
+
+export function keysFor(prefix: string) {
+  return {
+    prefix,
+    // preferences
+    users: `${prefix}users`, // zset (score 0), members = user ids; paged BYLEX
+    user: (userId: string) => `${prefix}user:${userId}`, // hash: zone, enabled, labels, createdAt, updatedAt
+    userTasks: (userId: string) => `${prefix}utasks:${userId}`, // hash: taskId -> JSON params
+    taskIndex: (taskId: string, zoneGroup: string) => `${prefix}idx:${taskId}:${zoneGroup}`, // zset (score 0) of user ids
+    taskZones: (taskId: string) => `${prefix}idxzones:${taskId}`, // hash: zoneGroup -> member count
+    taskCounts: `${prefix}taskcounts`, // hash: taskId -> users enabled
+    pausedTasks: `${prefix}paused`, // set of task ids paused at runtime
+    // scheduler
+    schedulerLock: `${prefix}sched:lock`, // string: owner token, PX
+    schedulerFence: `${prefix}sched:fence`, // counter: fencing number per lock grant
+    schedulerStatus: `${prefix}sched:status`, // hash: last tick, holder
+    slot: (taskId: string, zoneGroup: string, periodKey: string) => `${prefix}slot:${taskId}:${zoneGroup}:${periodKey}`,
+    lastSlot: (taskId: string, zoneGroup: string) => `${prefix}lastslot:${taskId}:${zoneGroup}`,
+    activeSlots: `${prefix}slots:active`, // zset: slot key -> claimed at
+    // jobs
+    job: (jobId: string) => `${prefix}job:${jobId}`, // hash: state, attempts, notBefore, last result
+    runs: (userId: string, taskId: string) => `${prefix}runs:${userId}:${taskId}`, // capped list of JSON runs
+    deadLetters: `${prefix}dlq`, // zset: dead-letter id -> time
+    deadLetter: (id: string) => `${prefix}dlq:${id}`, // hash
+    metrics: `${prefix}metrics`, // hash of counters
+    ratelimit: (name: string) => `${prefix}rl:${name}`,
+  };
+}
