@@ -86,7 +86,7 @@ async function main() {
       if (await ping(ports.redis)) {
         throw new Error(`port ${ports.redis} already answers PING: stop that Redis, or set REDIS_PORT or REDIS_URL`);
       }
-      const dir = resolve('.local/redis');
+      const dir = resolve(env['DEV_DATA_DIR'] ?? '.local/redis');
       redis = await startRedis({ port: ports.redis, dir });
       redisUrl = redis.url;
       step(`redis-server on ${redis.url} (data in ${dir}, append-only file on)`);
