@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The JSON report lets CI print one plain 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent' },
+    outputFile: { json: '.local/test-report.json' },
     projects: [
       {
         test: {
