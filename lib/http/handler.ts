@@ -2,7 +2,7 @@
 import middy from '@middy/core';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError, ValidationError } from '../errors.js';
 import { logger } from '../log.js';
 import { parseOrThrow } from '../validation.js';
