@@ -8,7 +8,10 @@ export function keysFor(prefix: string) {
     users: `${prefix}users`, // zset (score 0), members = user ids; paged BYLEX
     user: (userId: string) => `${prefix}user:${userId}`, // hash: zone, enabled, labels, createdAt, updatedAt
     userTasks: (userId: string) => `${prefix}utasks:${userId}`, // hash: taskId -> JSON params
-    taskIndex: (taskId: string, zoneGroup: string) => `${prefix}idx:${taskId}:${zoneGroup}`, // zset (score 0) of user ids
+    // hash: taskId -> zone policy (`user` | `fixed`) the user was indexed under, so moves and removals stay exact
+    userTaskZones: (userId: string) => `${prefix}utzones:${userId}`,
+    // zset (score 0) of enabled user ids; the preference scripts (lib/store/lua) build idx:/idxzones: keys the same way
+    taskIndex: (taskId: string, zoneGroup: string) => `${prefix}idx:${taskId}:${zoneGroup}`,
     taskZones: (taskId: string) => `${prefix}idxzones:${taskId}`, // hash: zoneGroup -> member count
     taskCounts: `${prefix}taskcounts`, // hash: taskId -> users enabled
     pausedTasks: `${prefix}paused`, // set of task ids paused at runtime
