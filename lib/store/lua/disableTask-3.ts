@@ -1,0 +1,35 @@
+// Lua: disable a task type for a user and drop the user from its index, atomically and idempotently.
+import { INDEX_HELPERS, defineScript } from './script.js';
+
+export const disableTask = defineScript(
+  'disableTask',
+  3,
+  `--[[
+  Disables a task type for a user: removes its params, its zone policy and its index entry.
+
+  Input:
+    KEYS[1] user hash
+    KEYS[2] user's tasks hash (taskId -> params JSON)
+    KEYS[3] user's task zone policies hash (taskId -> user | fixed)
+
+    ARGV[1] key prefix
+    ARGV[2] user id
+    ARGV[3] task id
+    ARGV[4] now (epoch ms)
+
+  Output:
+    1 disabled, 0 was not enabled; -1 no such user
+]]
+${INDEX_HELPERS}
+local userId, taskId, now = ARGV[2], ARGV[3], ARGV[4]
+local user = redis.call('HMGET', KEYS[1], 'zone', 'enabled')
+if not user[1] then return -1 end
+local policy = redis.call('HGET', KEYS[3], taskId)
+local hadParams = redis.call('HDEL', KEYS[2], taskId)
+if not policy then return hadParams end
+if user[2] == '1' then indexRemove(taskId, groupOf(policy, user[1]), userId) end
+redis.call('HDEL', KEYS[3], taskId)
+redis.call('HSET', KEYS[1], 'updatedAt', now)
+return 1
+`,
+);
