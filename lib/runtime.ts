@@ -1,17 +1,26 @@
 // Wires the adapters (Redis, QStash) from configuration once per Lambda instance; tests can swap them.
 import { Client as QStashClient } from '@upstash/qstash';
 import { Redis } from '@upstash/redis';
+import { loadCatalogFileSync } from './catalog-file.js';
 import { loadConfig, type Config } from './config.js';
+import type { Catalog } from './domain/catalog.js';
 
 export interface Runtime {
   readonly config: Config;
   readonly redis: Redis;
   readonly qstash: QStashClient;
+  /** The task catalog from STAGGER_CATALOG_PATH with the STAGGER_* env overrides, parsed on first use. */
+  readonly catalog: Catalog;
 }
 
-export function createRuntime(config: Config): Runtime {
+export function createRuntime(config: Config, env: Record<string, string | undefined> = process.env): Runtime {
+  let catalog: Catalog | undefined;
   return {
     config,
+    get catalog() {
+      catalog ??= loadCatalogFileSync(config.STAGGER_CATALOG_PATH, env);
+      return catalog;
+    },
     redis: new Redis({
       url: config.UPSTASH_REDIS_REST_URL,
       token: config.UPSTASH_REDIS_REST_TOKEN,
