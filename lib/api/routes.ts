@@ -1,6 +1,7 @@
 // Every HTTP route of the deployment, for the OpenAPI document; a unit test checks it against serverless.yml.
 import { z } from 'zod';
 import { ADMIN_ROUTES } from '../admin/routes.js';
+import { OPERATOR_ROUTES } from '../worker/routes.js';
 import type { RouteSpec } from './route.js';
 
 export const PUBLIC_ROUTES = {
@@ -37,4 +38,8 @@ export const PUBLIC_ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 /** Add a route table here when adding functions with httpApi events. */
-export const ALL_ROUTES: readonly RouteSpec[] = [...Object.values(PUBLIC_ROUTES), ...Object.values(ADMIN_ROUTES)];
+export const ALL_ROUTES: readonly RouteSpec[] = [
+  ...Object.values(PUBLIC_ROUTES),
+  ...Object.values(ADMIN_ROUTES),
+  ...Object.values(OPERATOR_ROUTES),
+];

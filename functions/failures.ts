@@ -1,0 +1,15 @@
+// POST /internal/failures: QStash's failure callback after a job's last retry; the job becomes a dead letter.
+import { json } from '../lib/http/response.js';
+import { logger } from '../lib/log.js';
+import { FailureCallback } from '../lib/worker/dead-letters.js';
+import { workerServices } from '../lib/worker/deps.js';
+import { FAILURES_PATH } from '../lib/worker/publish-job.js';
+import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
+
+export const handler = signedHandler(FAILURES_PATH, async (req) => {
+  const callback = parseSignedJson(req.body, FailureCallback);
+  const { outcome, jobId } = await workerServices().deadLetters.recordFailure(callback);
+  // Acknowledged either way: a callback we cannot use would fail the same way on every retry.
+  logger.info({ requestId: req.requestId, jobId, outcome, status: callback.status, qstashMessageId: callback.sourceMessageId }, 'failure callback');
+  return json(200, { outcome, ...(jobId ? { jobId } : {}) });
+});

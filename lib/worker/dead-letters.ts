@@ -1,0 +1,222 @@
+// Dead letters: jobs that kept failing, stored from QStash failure callbacks (or by the worker), listed, replayed, deleted.
+import type { Redis } from '@upstash/redis';
+import { z } from 'zod';
+import { JobMessage } from '../domain/job.js';
+import { parseJobId } from '../domain/ids.js';
+import { DependencyUnavailableError, NotFoundError } from '../errors.js';
+import type { Keys } from '../store/keys.js';
+import { jsonReply, runScript } from '../store/lua/script.js';
+import { sortableId } from '../util/sortable-id.js';
+import { JOB_POLICY, truncateError } from './job-store.js';
+import { deadLetterJob } from './lua/deadLetterJob-4.js';
+import { deleteDeadLetter } from './lua/deleteDeadLetter-2.js';
+import { replayDeadLetter } from './lua/replayDeadLetter-3.js';
+import { restoreDeadLetter } from './lua/restoreDeadLetter-3.js';
+import type { JobPublisher } from './publish-job.js';
+
+/** How long a replayed dead letter's record is kept for inspection. */
+const REPLAYED_RETENTION_MS = 7 * 86_400_000;
+/** Clock difference tolerated between QStash's createdAt and our replay time. */
+const REPLAY_TOLERANCE_MS = 5_000;
+
+/** The part of QStash's failure-callback body we use (QStash sends more). */
+export const FailureCallback = z.object({
+  status: z.number().int(),
+  /** base64 of the last response body. */
+  body: z.string().optional(),
+  retried: z.number().int().optional(),
+  sourceMessageId: z.string().min(1),
+  /** base64 of the original message body. */
+  sourceBody: z.string(),
+  createdAt: z.number().optional(),
+  dlqId: z.string().optional(),
+});
+export type FailureCallback = z.output<typeof FailureCallback>;
+
+export type FailureOutcome = 'stored' | 'updated' | 'ignored' | 'stale' | 'not_a_job';
+
+export interface DeadLetter {
+  id: string;
+  jobId: string;
+  taskId: string;
+  userId: string;
+  periodKey: string;
+  message: JobMessage;
+  lastStatus: number;
+  lastError: string;
+  attempts: number;
+  /** ISO 8601. */
+  deadAt: string;
+  reason: string;
+  qstashMessageId?: string;
+  qstashDlqId?: string;
+}
+
+export interface DeadLetterPage {
+  items: DeadLetter[];
+  nextCursor: string | null;
+}
+
+const text = z.preprocess((v) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)), z.string());
+const StoredDeadLetter = z.object({
+  jobId: z.coerce.string(),
+  message: z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), JobMessage),
+  lastStatus: z.coerce.number().catch(0),
+  lastError: text,
+  attempts: z.coerce.number().catch(0),
+  deadAt: z.coerce.number(),
+  reason: text,
+  qstashMessageId: z.coerce.string().optional(),
+  qstashDlqId: z.coerce.string().optional(),
+});
+
+const Cursor = z.object({ s: z.number(), id: z.string() });
+
+function encodeCursor(score: number, id: string): string {
+  return Buffer.from(JSON.stringify({ s: score, id })).toString('base64url');
+}
+
+/** Undefined when the cursor is not one of ours (the caller answers 400). */
+export function decodeCursor(cursor: string): { s: number; id: string } | undefined {
+  try {
+    const parsed = Cursor.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function base64Text(b64: string | undefined, max: number): string {
+  if (!b64) return '';
+  return Buffer.from(b64, 'base64').toString('utf8').replace(/\s+/g, ' ').trim().slice(0, max);
+}
+
+export type DeadLetterRedis = Pick<Redis, 'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire'>;
+
+export class DeadLetterStore {
+  constructor(
+    private readonly redis: DeadLetterRedis,
+    private readonly keys: Keys,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Stores the job of a failure callback as a dead letter. `not_a_job`: the source body is no job message. */
+  async recordFailure(cb: FailureCallback): Promise<{ outcome: FailureOutcome; jobId?: string }> {
+    let message: JobMessage;
+    try {
+      const parsed = JobMessage.safeParse(JSON.parse(Buffer.from(cb.sourceBody, 'base64').toString('utf8')));
+      if (!parsed.success) return { outcome: 'not_a_job' };
+      message = parsed.data;
+    } catch {
+      return { outcome: 'not_a_job' };
+    }
+    const k = this.keys;
+    const snippet = base64Text(cb.body, 200);
+    const fallbackError = truncateError(`QStash gave up after ${cb.retried ?? 0} retries; last answer ${cb.status}${snippet ? `: ${snippet}` : ''}`);
+    const reply = await runScript(
+      this.redis,
+      deadLetterJob,
+      [k.job(message.jobId), k.deadLetters, k.deadLetter(message.jobId), k.metrics],
+      [
+        this.clock(),
+        message.jobId,
+        JSON.stringify(message),
+        message.origin,
+        cb.createdAt ?? 0,
+        cb.status,
+        fallbackError,
+        cb.sourceMessageId,
+        cb.dlqId ?? '',
+        JOB_POLICY.retentionMs,
+        REPLAY_TOLERANCE_MS,
+        message.taskId,
+      ],
+    );
+    const outcome = z.enum(['stored', 'updated', 'ignored', 'stale']).parse(reply);
+    return { outcome, jobId: message.jobId };
+  }
+
+  async get(id: string): Promise<DeadLetter | undefined> {
+    const raw = await this.redis.hgetall<Record<string, unknown>>(this.keys.deadLetter(id));
+    if (!raw || Object.keys(raw).length === 0 || raw['status'] !== 'dead') return undefined;
+    return view(id, raw);
+  }
+
+  /** Newest first. `cursor` is the `nextCursor` of the previous page. */
+  async list(cursor: { s: number; id: string } | undefined, limit: number): Promise<DeadLetterPage> {
+    const key = this.keys.deadLetters;
+    // Equal scores come back in reverse member order: skip those at or after the cursor's member.
+    const ties = cursor ? await this.redis.zcount(key, cursor.s, cursor.s) : 0;
+    const raw = await this.redis.zrange<(string | number)[]>(key, cursor ? cursor.s : '+inf', '-inf', {
+      byScore: true,
+      rev: true,
+      offset: 0,
+      count: limit + 1 + ties,
+      withScores: true,
+    });
+    const entries: { id: string; score: number }[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const id = String(raw[i]);
+      const score = Number(raw[i + 1]);
+      if (cursor && score === cursor.s && id >= cursor.id) continue;
+      entries.push({ id, score });
+    }
+    const page = entries.slice(0, limit);
+    const records = await Promise.all(page.map((e) => this.redis.hgetall<Record<string, unknown>>(this.keys.deadLetter(e.id))));
+    const items: DeadLetter[] = [];
+    page.forEach((e, i) => {
+      const r = records[i];
+      if (r && Object.keys(r).length > 0) items.push(view(e.id, r));
+    });
+    const last = page.at(-1);
+    return { items, nextCursor: entries.length > limit && last ? encodeCursor(last.score, last.id) : null };
+  }
+
+  /**
+   * Re-publishes the job with a fresh deduplication id and origin `replay`, after resetting it so
+   * it can run. A failed publish puts the dead letter back.
+   */
+  async replay(id: string, publisher: JobPublisher, retries: number): Promise<{ jobId: string; messageId: string }> {
+    const k = this.keys;
+    const now = this.clock();
+    const reply = await runScript(this.redis, replayDeadLetter, [k.deadLetters, k.deadLetter(id), k.job(id)], [now, id, JOB_POLICY.retentionMs]);
+    if (reply === null || reply === undefined) throw new NotFoundError(`dead letter ${id} not found`);
+    const stored = JobMessage.parse(jsonReply(reply));
+    const message: JobMessage = { ...stored, origin: 'replay', deferrals: 0 };
+    let messageId: string;
+    try {
+      messageId = await publisher.publish(message, { deduplicationId: `${id}:replay-${sortableId(now)}`, retries });
+    } catch (err) {
+      await runScript(this.redis, restoreDeadLetter, [k.deadLetters, k.deadLetter(id), k.job(id)], [this.clock(), id]);
+      throw new DependencyUnavailableError('could not publish the replay; the dead letter is kept', { cause: err });
+    }
+    await this.redis.hset(k.deadLetter(id), { status: 'replayed', replayMessageId: messageId });
+    await this.redis.pexpire(k.deadLetter(id), REPLAYED_RETENTION_MS);
+    return { jobId: message.jobId, messageId };
+  }
+
+  async delete(id: string): Promise<void> {
+    const reply = await runScript(this.redis, deleteDeadLetter, [this.keys.deadLetters, this.keys.deadLetter(id)], [id]);
+    if (Number(reply) !== 1) throw new NotFoundError(`dead letter ${id} not found`);
+  }
+}
+
+function view(id: string, raw: Record<string, unknown>): DeadLetter {
+  const r = StoredDeadLetter.parse(raw);
+  const ids = parseJobId(r.jobId);
+  return {
+    id,
+    jobId: r.jobId,
+    taskId: ids?.taskId ?? r.message.taskId,
+    userId: ids?.userId ?? r.message.userId,
+    periodKey: ids?.periodKey ?? r.message.periodKey,
+    message: r.message,
+    lastStatus: r.lastStatus,
+    lastError: r.lastError,
+    attempts: r.attempts,
+    deadAt: new Date(r.deadAt).toISOString(),
+    reason: r.reason,
+    ...(r.qstashMessageId ? { qstashMessageId: r.qstashMessageId } : {}),
+    ...(r.qstashDlqId ? { qstashDlqId: r.qstashDlqId } : {}),
+  };
+}

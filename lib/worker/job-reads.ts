@@ -1,0 +1,136 @@
+// Operator reads of job state and run history, and run-now: everything an admin asks about jobs.
+import type { Redis } from '@upstash/redis';
+import { z } from 'zod';
+import type { Catalog } from '../domain/catalog.js';
+import { jobIdOf, parseJobId } from '../domain/ids.js';
+import type { JobMessage } from '../domain/job.js';
+import { NotFoundError } from '../errors.js';
+import type { Keys } from '../store/keys.js';
+import { sortableId } from '../util/sortable-id.js';
+import { JOB_POLICY, type RunEntry } from './job-store.js';
+import type { JobView as JobViewSchema, RunView as RunViewSchema } from './schemas.js';
+import type { JobPublisher } from './publish-job.js';
+
+export type JobView = z.output<typeof JobViewSchema>;
+export type RunView = z.output<typeof RunViewSchema>;
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+const num = z.coerce.number().optional().catch(undefined);
+const str = z.preprocess((v) => (v === undefined || v === null ? undefined : String(v)), z.string().optional());
+const StoredJob = z.object({
+  state: z.coerce.string().catch('unknown'),
+  attempts: z.coerce.number().catch(0),
+  deferrals: z.coerce.number().catch(0),
+  replays: z.coerce.number().catch(0),
+  origin: str,
+  notBefore: num,
+  startedAt: num,
+  finishedAt: num,
+  leaseUntil: num,
+  durationMs: num,
+  lastStatus: num,
+  lastError: str,
+  skipReason: str,
+  deadAt: num,
+  replayedAt: num,
+  retried: num,
+});
+
+const StoredRun = z.preprocess(
+  (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+  z.object({
+    jobId: z.string(),
+    attempt: z.number(),
+    outcome: z.enum(['succeeded', 'failed', 'dead']),
+    status: z.number(),
+    durationMs: z.number(),
+    at: z.number(),
+    origin: z.enum(['scheduled', 'manual', 'replay']),
+    error: z.string().optional(),
+  }),
+);
+
+export type JobReadsRedis = Pick<Redis, 'hgetall' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'>;
+
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export class JobReads {
+  constructor(
+    private readonly redis: JobReadsRedis,
+    private readonly keys: Keys,
+  ) {}
+
+  async getJob(jobId: string): Promise<JobView> {
+    const raw = await this.redis.hgetall<Record<string, unknown>>(this.keys.job(jobId));
+    if (!raw || Object.keys(raw).length === 0) throw new NotFoundError(`job ${jobId} not found`);
+    const ids = parseJobId(jobId);
+    const s = StoredJob.parse(raw);
+    return defined({
+      jobId,
+      taskId: ids?.taskId ?? '',
+      userId: ids?.userId ?? '',
+      periodKey: ids?.periodKey ?? '',
+      state: s.state,
+      attempts: s.attempts,
+      deferrals: s.deferrals,
+      replays: s.replays,
+      origin: s.origin,
+      plannedAt: iso(s.notBefore),
+      startedAt: iso(s.startedAt),
+      finishedAt: iso(s.finishedAt),
+      leaseUntil: s.state === 'running' ? iso(s.leaseUntil) : undefined,
+      durationMs: s.durationMs,
+      lastStatus: s.lastStatus,
+      lastError: s.lastError,
+      skipReason: s.skipReason,
+      deadAt: iso(s.deadAt),
+      replayedAt: iso(s.replayedAt),
+      retried: s.retried,
+    });
+  }
+
+  /**
+   * Newest first. With a task, that (user, task) history; without, the newest runs over the
+   * user's enabled tasks. NotFoundError when the user does not exist.
+   */
+  async listRuns(userId: string, taskId: string | undefined, limit: number): Promise<RunView[]> {
+    const k = this.keys;
+    const [exists, taskIds] = await Promise.all([
+      this.redis.exists(k.user(userId)),
+      taskId === undefined ? this.redis.hkeys(k.userTasks(userId)) : Promise.resolve([taskId]),
+    ]);
+    if (exists === 0) throw new NotFoundError(`user ${userId} not found`);
+    const lists = await Promise.all(taskIds.map((t) => this.redis.lrange<unknown>(k.runs(userId, String(t)), 0, limit - 1)));
+    return lists
+      .flat()
+      .map((r): RunEntry => StoredRun.parse(r))
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit)
+      .map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+  }
+}
+
+/** Publishes a job for (user, task) now, outside the schedule, under its own id. */
+export async function runNow(
+  deps: { redis: JobReadsRedis; keys: Keys; catalog: Catalog; publisher: JobPublisher; clock?: () => number },
+  userId: string,
+  taskId: string,
+): Promise<{ jobId: string; messageId: string }> {
+  const { redis, keys: k } = deps;
+  const task = deps.catalog.tasks.find((t) => t.id === taskId);
+  const [userExists, hasTask] = await Promise.all([redis.exists(k.user(userId)), redis.hexists(k.userTasks(userId), taskId)]);
+  if (userExists === 0) throw new NotFoundError(`user ${userId} not found`);
+  if (!task || hasTask === 0) throw new NotFoundError(`user ${userId} has no task ${taskId}`);
+  const now = (deps.clock ?? Date.now)();
+  const periodKey = `manual-${sortableId(now)}`;
+  const jobId = jobIdOf(taskId, userId, periodKey);
+  const message: JobMessage = { v: 1, jobId, taskId, userId, periodKey, notBefore: now, origin: 'manual', backfilled: false, deferrals: 0 };
+  // Visible to GET /v1/jobs/{id} before the first delivery.
+  await redis.hset(k.job(jobId), { jobId, taskId, userId, periodKey, state: 'queued', origin: 'manual', notBefore: now, updatedAt: now });
+  await redis.pexpire(k.job(jobId), JOB_POLICY.retentionMs);
+  const messageId = await deps.publisher.publish(message, { deduplicationId: jobId, retries: task.retries });
+  return { jobId, messageId };
+}

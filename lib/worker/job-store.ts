@@ -1,0 +1,168 @@
+// Job state in Redis for the worker: one script to start a delivery, one to record its end.
+import { z } from 'zod';
+import type { JobMessage } from '../domain/job.js';
+import type { Keys } from '../store/keys.js';
+import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
+import type { LimitSpec } from './limits.js';
+import { recordRun } from './lua/recordRun-5.js';
+import { runVariadicScript } from './lua/run.js';
+import { startJob } from './lua/startJob-5.js';
+
+export const JOB_POLICY = {
+  /** Runs kept per (user, task). */
+  historyCap: 50,
+  /** Job hashes outlive QStash's longest retry chain (about 3 days at 10 retries) with room to inspect. */
+  retentionMs: 30 * 86_400_000,
+  /** Added to a task's timeout for the claim's lease: the call is aborted at the timeout, the lease outlives it. */
+  leaseMarginMs: 5_000,
+  /**
+   * Added to every rate-limit window: covers the spread between the admission time (the worker's
+   * clock before the script) and the arrival at the target (Redis round trip, scheduling, clock skew).
+   */
+  rateGuardMs: 100,
+  errorMaxChars: 500,
+} as const;
+
+export type StartResult =
+  | { kind: 'duplicate'; state: string }
+  | { kind: 'busy'; leaseUntil: number }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'denied'; retryAt: number; limit: string; deferrals: number; replays: number }
+  | { kind: 'claimed'; attempt: number; params: string };
+
+const StartReply = z.discriminatedUnion('r', [
+  z.object({ r: z.literal('duplicate'), state: z.string() }),
+  z.object({ r: z.literal('busy'), leaseUntil: z.number() }),
+  z.object({ r: z.literal('skipped'), reason: z.string() }),
+  z.object({ r: z.literal('denied'), retryAt: z.number(), limit: z.string(), deferrals: z.number(), replays: z.number() }),
+  // @upstash/redis may have parsed the params JSON already; keep it as text for one parser downstream.
+  z.object({
+    r: z.literal('claimed'),
+    attempt: z.number(),
+    params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
+  }),
+]);
+
+export interface StartInput {
+  message: JobMessage;
+  now: number;
+  leaseMs: number;
+  limits: readonly LimitSpec[];
+  /** Set when the catalog already says the job must not run (unknown or disabled task type). */
+  skipReason?: string;
+  /** Upstash-Retried of this delivery. */
+  retried: number;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'dead';
+
+export interface RecordInput {
+  message: JobMessage;
+  attempt: number;
+  outcome: RunOutcome;
+  /** Target's HTTP status, 0 when there was none. */
+  status: number;
+  durationMs: number;
+  error?: string;
+  now: number;
+  /** Why it is dead, when outcome is `dead`. */
+  deadReason?: string;
+}
+
+export interface RunEntry {
+  jobId: string;
+  attempt: number;
+  outcome: RunOutcome;
+  status: number;
+  durationMs: number;
+  at: number;
+  origin: JobMessage['origin'];
+  error?: string;
+}
+
+export function truncateError(text: string, max: number = JOB_POLICY.errorMaxChars): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export class JobStore {
+  constructor(
+    private readonly redis: ScriptRedis,
+    private readonly keys: Keys,
+  ) {}
+
+  async start(input: StartInput): Promise<StartResult> {
+    const { message: m, limits } = input;
+    const k = this.keys;
+    const reply = await runVariadicScript(
+      this.redis,
+      startJob,
+      [k.job(m.jobId), k.user(m.userId), k.userTasks(m.userId), k.pausedTasks, k.metrics, ...limits.map((l) => k.ratelimit(l.name))],
+      [
+        input.now,
+        m.jobId,
+        m.taskId,
+        m.userId,
+        m.periodKey,
+        m.notBefore,
+        m.origin,
+        input.leaseMs,
+        input.skipReason ?? '',
+        JOB_POLICY.retentionMs,
+        JOB_POLICY.rateGuardMs,
+        input.retried,
+        ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
+      ],
+    );
+    const r = StartReply.parse(jsonReply(reply));
+    switch (r.r) {
+      case 'duplicate':
+        return { kind: 'duplicate', state: r.state };
+      case 'busy':
+        return { kind: 'busy', leaseUntil: r.leaseUntil };
+      case 'skipped':
+        return { kind: 'skipped', reason: r.reason };
+      case 'denied':
+        return { kind: 'denied', retryAt: r.retryAt, limit: r.limit, deferrals: r.deferrals, replays: r.replays };
+      case 'claimed':
+        return { kind: 'claimed', attempt: r.attempt, params: r.params };
+    }
+  }
+
+  /** Records one attempt's end; false when a later attempt had already taken the job over. */
+  async record(input: RecordInput): Promise<boolean> {
+    const { message: m } = input;
+    const k = this.keys;
+    const error = input.error === undefined ? '' : truncateError(input.error);
+    const run: RunEntry = {
+      jobId: m.jobId,
+      attempt: input.attempt,
+      outcome: input.outcome,
+      status: input.status,
+      durationMs: input.durationMs,
+      at: input.now,
+      origin: m.origin,
+      ...(error === '' ? {} : { error }),
+    };
+    const reply = await runScript(
+      this.redis,
+      recordRun,
+      [k.job(m.jobId), k.runs(m.userId, m.taskId), k.metrics, k.deadLetters, k.deadLetter(m.jobId)],
+      [
+        input.now,
+        input.attempt,
+        input.outcome,
+        input.status,
+        input.durationMs,
+        error,
+        JSON.stringify(run),
+        JOB_POLICY.historyCap,
+        m.taskId,
+        JOB_POLICY.retentionMs,
+        m.jobId,
+        JSON.stringify(m),
+        input.deadReason ?? '',
+      ],
+    );
+    return Number(reply) === 1;
+  }
+}

@@ -1,0 +1,100 @@
+// zod schemas of the operator API (jobs, runs, dead letters): edge parsing and the OpenAPI document come from here.
+import { z } from 'zod';
+import { JobId, TaskId, UserId } from '../domain/ids.js';
+import { JobMessage } from '../domain/job.js';
+import { JOB_POLICY } from './job-store.js';
+
+export const MAX_DEAD_LETTER_PAGE = 100;
+export const DEFAULT_PAGE = 20;
+
+const limit = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, `an integer from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `an integer from 1 to ${max}`).max(max, `an integer from 1 to ${max}`))
+    .meta({ description: `Page size, 1 to ${max}, default ${DEFAULT_PAGE}` });
+
+// ---- inputs
+
+export const JobPath = z.strictObject({ jobId: JobId });
+export const DeadLetterPath = z.strictObject({ id: JobId.meta({ description: 'Dead-letter id (the job id)' }) });
+export const RunsPath = z.strictObject({ userId: UserId });
+export const RunNowPath = z.strictObject({ userId: UserId, taskId: TaskId });
+
+export const DeadLetterQuery = z.strictObject({
+  cursor: z.string().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page' }),
+  limit: limit(MAX_DEAD_LETTER_PAGE).optional(),
+});
+
+export const RunsQuery = z.strictObject({
+  taskId: TaskId.optional().meta({ description: 'One task type; default: all the user has enabled' }),
+  limit: limit(JOB_POLICY.historyCap).optional(),
+});
+
+// ---- outputs
+
+const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
+const JobState = z
+  .string()
+  .meta({ description: 'queued | deferred | running | succeeded | failed (will be retried) | dead | skipped' });
+
+export const JobView = z.object({
+  jobId: JobId,
+  taskId: TaskId,
+  userId: UserId,
+  periodKey: z.string(),
+  state: JobState,
+  attempts: z.number().int(),
+  deferrals: z.number().int().meta({ description: 'Times the rate limiter deferred it' }),
+  replays: z.number().int(),
+  origin: z.string().optional(),
+  plannedAt: Instant.optional().meta({ description: 'Planned start (notBefore)' }),
+  startedAt: Instant.optional(),
+  finishedAt: Instant.optional(),
+  leaseUntil: Instant.optional(),
+  durationMs: z.number().int().optional(),
+  lastStatus: z.number().int().optional().meta({ description: 'HTTP status of the target; 0 = none (timeout, network)' }),
+  lastError: z.string().optional(),
+  skipReason: z.string().optional(),
+  deadAt: Instant.optional(),
+  replayedAt: Instant.optional(),
+  retried: z.number().int().optional().meta({ description: 'Upstash-Retried of the delivery that last ran it' }),
+});
+
+export const RunView = z.object({
+  jobId: JobId,
+  attempt: z.number().int(),
+  outcome: z.enum(['succeeded', 'failed', 'dead']),
+  status: z.number().int(),
+  durationMs: z.number().int(),
+  at: Instant,
+  origin: z.enum(['scheduled', 'manual', 'replay']),
+  error: z.string().optional(),
+});
+export const RunList = z.object({ items: z.array(RunView) });
+
+export const DeadLetterView = z.object({
+  id: z.string(),
+  jobId: JobId,
+  taskId: TaskId,
+  userId: UserId,
+  periodKey: z.string(),
+  message: JobMessage,
+  lastStatus: z.number().int(),
+  lastError: z.string(),
+  attempts: z.number().int(),
+  deadAt: Instant,
+  reason: z.string().meta({ description: 'permanent (the target refused) | retries_exhausted' }),
+  qstashMessageId: z.string().optional(),
+  qstashDlqId: z.string().optional(),
+});
+export const DeadLetterPage = z.object({
+  items: z.array(DeadLetterView),
+  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
+});
+
+export const Published = z.object({
+  jobId: JobId,
+  messageId: z.string().meta({ description: 'QStash message id' }),
+});
