@@ -14,7 +14,7 @@ export const JOB_POLICY = {
   /** Job hashes outlive QStash's longest retry chain (about 3 days at 10 retries) with room to inspect. */
   retentionMs: 30 * 86_400_000,
   /** Added to a task's timeout for the claim's lease: the call is aborted at the timeout, the lease outlives it. */
-  leaseMarginMs: 5_000,
+  leaseMarginMs: 2_000,
   /**
    * Added to every rate-limit window: covers the spread between the admission time (the worker's
    * clock before the script) and the arrival at the target (Redis round trip, scheduling, clock skew).

@@ -18,6 +18,8 @@ export const WORKER_POLICY = {
   earlyWaitMaxMs: 1_500,
   /** A deferred job is spread over up to this many windows after capacity returns. */
   maxJitterWindows: 8,
+  /** Time kept back from the Lambda deadline for recording the run after the call is cut off. */
+  recordReserveMs: 2_000,
 } as const;
 
 export interface Delivery {
@@ -26,6 +28,8 @@ export interface Delivery {
   messageId: string;
   /** Upstash-Retried: retries QStash has already spent on this message. */
   retried: number;
+  /** Epoch ms when this invocation is cut off (Lambda's remaining time); the call must end before it. */
+  deadline?: number;
 }
 
 /** What the worker answers QStash: acknowledge, retry (5xx, optionally after a delay) or stop retrying. */
@@ -91,17 +95,20 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
 
   const skipReason = !task ? 'task_unknown' : !task.enabled ? 'task_disabled' : undefined;
   const limits = task && !skipReason ? limitsFor(deps.catalog, task) : [];
+  // A task timeout longer than this invocation has left would be cut off by Lambda, unrecorded.
+  const timeoutMs = Math.min(task?.timeoutMs ?? 0, (d.deadline ?? Number.POSITIVE_INFINITY) - clock() - WORKER_POLICY.recordReserveMs);
+  if (task && !skipReason && timeoutMs < 1) return { kind: 'retry', reason: 'no_time_left' };
   const start = await deps.store.start({
     message: m,
     now: clock(),
-    leaseMs: (task?.timeoutMs ?? 0) + JOB_POLICY.leaseMarginMs,
+    leaseMs: Math.max(0, timeoutMs) + JOB_POLICY.leaseMarginMs,
     limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
   });
   if (start.kind !== 'claimed') return settleUnclaimed(deps, d, start, limits, retriesLeft, clock, log);
   // A claimed job always has a known, enabled task: the script skipped everything else.
-  return execute(deps, d, task!, start.attempt, start.params, clock, log);
+  return execute(deps, d, task!, timeoutMs, start.attempt, start.params, clock, log);
 }
 
 async function settleUnclaimed(
@@ -151,6 +158,7 @@ async function execute(
   deps: WorkerDeps,
   d: Delivery,
   task: Task,
+  timeoutMs: number,
   attempt: number,
   paramsJson: string,
   clock: () => number,
@@ -161,7 +169,7 @@ async function execute(
   try {
     const target = renderTarget(task, templateParams(paramsJson, m), { allowedHosts: deps.catalog.allowedHosts });
     result = await callTarget(target, {
-      timeoutMs: task.timeoutMs,
+      timeoutMs,
       headers: {
         'Idempotency-Key': m.jobId,
         'X-Stagger-Job-Id': m.jobId,
