@@ -28,6 +28,10 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
     .default('stagger:'),
   STAGGER_CATALOG_PATH: z.string().min(1).default('config/tasks.yaml'),
+  /** Scheduler: user ids per fan-out page (one Redis round trip, ⌈n/100⌉ QStash batch requests). */
+  STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+  /** Scheduler: longest one invocation fans out before handing over to a continuation message. */
+  STAGGER_FANOUT_BUDGET_MS: z.coerce.number().int().min(1).max(900_000).default(40_000),
 });
 
 export type Config = z.output<typeof EnvSchema>;

@@ -1,0 +1,59 @@
+// What the scheduler's operations are given: adapters behind narrow interfaces, the task types, a clock, a random source, settings.
+import type { Redis } from '@upstash/redis';
+import type { Logger } from '../log.js';
+import type { Keys } from '../store/keys.js';
+import { LATE_AFTER_MS, type SchedulableTask } from './plan.js';
+import type { FanOutPublisher } from './publisher.js';
+import type { SlotRedis } from './slots.js';
+
+export type SchedulerRedis = SlotRedis & Pick<Redis, 'smembers' | 'sismember' | 'hset' | 'pttl'>;
+
+export interface SchedulerSettings {
+  /** User ids per page: one Redis round trip and ⌈page/100⌉ QStash batch requests. */
+  pageSize: number;
+  /** Longest an invocation fans out before handing over to a continuation. */
+  budgetMs: number;
+  /** Stop when the Lambda has less than this left (a page, its checkpoint and the hand-over must fit). */
+  marginMs: number;
+  /** Slots fanned out at once by one invocation. */
+  slotConcurrency: number;
+  lockTtlMs: number;
+  /** A fanning slot without a checkpoint for this long is taken over by the next tick. */
+  staleAfterMs: number;
+  doneRetentionMs: number;
+  lateAfterMs: number;
+}
+
+export const DEFAULT_SETTINGS: SchedulerSettings = {
+  pageSize: 500,
+  budgetMs: 40_000,
+  marginMs: 8_000,
+  slotConcurrency: 8,
+  lockTtlMs: 30_000,
+  // Under the one-minute tick: a crashed fan-out is resumed by the next tick or the one after.
+  staleAfterMs: 45_000,
+  doneRetentionMs: 2 * 24 * 3_600_000,
+  lateAfterMs: LATE_AFTER_MS,
+};
+
+export interface SchedulerDeps {
+  redis: SchedulerRedis;
+  keys: Keys;
+  publisher: FanOutPublisher;
+  /** Enabled task types by id. */
+  tasks: ReadonlyMap<string, SchedulableTask>;
+  clock: () => number;
+  /** Uniform in [0,1): the u of each job's spread. */
+  random: () => number;
+  settings: SchedulerSettings;
+  log?: Logger;
+}
+
+/** Milliseconds of Lambda time left (`context.getRemainingTimeInMillis`). */
+export type TimeLeft = () => number;
+
+/** True once the invocation should stop after its current page: near the Lambda's end or past the budget. */
+export function stopSignal(settings: Pick<SchedulerSettings, 'budgetMs' | 'marginMs'>, timeLeft: TimeLeft): () => boolean {
+  const started = performance.now();
+  return () => timeLeft() < settings.marginMs || performance.now() - started >= settings.budgetMs;
+}

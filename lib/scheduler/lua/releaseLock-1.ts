@@ -1,0 +1,19 @@
+// Lua: release the scheduler lock, only for the owner that holds it (compare-and-delete).
+import { defineScript } from '../../store/lua/script.js';
+
+export const releaseLock = defineScript(
+  'releaseLock',
+  1,
+  `--[[
+  Input:
+    KEYS[1] scheduler lock (string: owner token)
+
+    ARGV[1] owner token
+
+  Output:
+    1 released; 0 not held by this owner (nothing deleted)
+]]
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`,
+);

@@ -1,0 +1,46 @@
+// Pure spreading of a slot's jobs over its window: stratified positions, and windows stretched to fit rate limits.
+//
+// Job of rank i (scan order) out of N gets offset W*(i+u)/N with u uniform in [0,1): exactly one job
+// per stratum [W*i/N, W*(i+1)/N), so any stretch of k strata holds k-1 to k+1 jobs (plain random
+// jitter clusters). Members enabled after the claim (rank >= N) get a plain uniform offset.
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The window N jobs need so their even spread stays within every rate limit: W' = max(W, N / rate)
+ * with rate = limit / window of the tightest rule. Stratified jitter can still put one job more
+ * than the average into a limiter window, and global limits are shared with other slots: the
+ * worker's limiter stays the guard and defers the rare excess.
+ */
+export function stretchWindow(windowMs: number, total: number, limits: readonly RateLimitRule[]): number {
+  let needed = windowMs;
+  for (const rule of limits) {
+    if (rule.limit <= 0 || rule.windowMs <= 0) continue;
+    needed = Math.max(needed, Math.ceil((total * rule.windowMs) / rule.limit));
+  }
+  return needed;
+}
+
+/** Offset (ms, fractional) of rank `rank` of `total` jobs in a window, for a uniform draw `u` in [0,1). */
+export function spreadOffset(rank: number, total: number, windowMs: number, u: number): number {
+  // A source that strays outside [0,1) must not move a job out of its stratum.
+  const draw = u >= 0 && u < 1 ? u : 0;
+  if (rank < 0 || total <= 0 || rank >= total) return windowMs * draw;
+  return (windowMs * (rank + draw)) / total;
+}
+
+export interface SpreadWindow {
+  startAt: number;
+  windowMs: number;
+  total: number;
+}
+
+/** Planned start (integer epoch ms) in [startAt, startAt + windowMs), never earlier than `now`. */
+export function notBeforeOf(window: SpreadWindow, rank: number, u: number, now: number): number {
+  // Rounding down to whole ms, and never to the window's end (float error at the last stratum).
+  const offset = Math.min(Math.floor(spreadOffset(rank, window.total, window.windowMs, u)), Math.max(window.windowMs - 1, 0));
+  const at = window.startAt + offset;
+  return Math.max(at, Math.ceil(now));
+}

@@ -1,0 +1,112 @@
+// Laws of the stratified spread and window stretching: even, inside the window, one job per stratum, within limits.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { JobMessage } from '../../lib/domain/job.js';
+import { planJobs } from '../../lib/scheduler/plan-jobs.js';
+import { notBeforeOf, spreadOffset, stretchWindow } from '../../lib/scheduler/plan-spread.js';
+
+// u on a grid avoids draws so close to 1 that (i + u) rounds up to i + 1 in floating point.
+const draw = fc.integer({ min: 0, max: 999_999 }).map((n) => n / 1_000_000);
+const spreadCase = fc
+  .record({ total: fc.integer({ min: 1, max: 1500 }), windowMs: fc.integer({ min: 1, max: 86_400_000 }) })
+  .chain(({ total, windowMs }) =>
+    fc.record({ total: fc.constant(total), windowMs: fc.constant(windowMs), us: fc.array(draw, { minLength: total, maxLength: total }) }),
+  );
+
+describe('stratified spread', () => {
+  it('puts exactly one job in each of the N strata (a permutation covering the window)', () => {
+    fc.assert(
+      fc.property(spreadCase, ({ total, windowMs, us }) => {
+        const strata = us.map((u, rank) => spreadOffset(rank, total, windowMs, u)).map((offset, rank) => {
+          expect(offset).toBeGreaterThanOrEqual((windowMs * rank) / total);
+          expect(offset).toBeLessThan((windowMs * (rank + 1)) / total);
+          return rank;
+        });
+        expect(new Set(strata).size).toBe(total);
+      }),
+    );
+  });
+
+  it('holds k-1 to k+1 jobs in any stretch of k strata (no clusters, no gaps)', () => {
+    fc.assert(
+      fc.property(spreadCase, fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 50 }), ({ total, windowMs, us }, from, k) => {
+        const offsets = us.map((u, rank) => spreadOffset(rank, total, windowMs, u));
+        const width = (k * windowMs) / total;
+        const start = from * (windowMs - Math.min(width, windowMs));
+        const inside = offsets.filter((o) => o >= start && o < start + width).length;
+        expect(inside).toBeGreaterThanOrEqual(Math.min(k, total) - 1);
+        expect(inside).toBeLessThanOrEqual(k + 1);
+      }),
+    );
+  });
+
+  it('plans whole-ms starts inside [startAt, startAt + W), in rank order, never before now', () => {
+    fc.assert(
+      fc.property(spreadCase, fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: -1000, max: 100_000_000 }), ({ total, windowMs, us }, startAt, nowShift) => {
+        const now = startAt + nowShift;
+        const window = { startAt, windowMs, total };
+        const starts = us.map((u, rank) => notBeforeOf(window, rank, u, now));
+        starts.forEach((t, rank) => {
+          expect(Number.isInteger(t)).toBe(true);
+          expect(t).toBeGreaterThanOrEqual(Math.max(startAt, now));
+          if (now < startAt + windowMs) expect(t).toBeLessThan(Math.max(startAt + windowMs, now + 1));
+          if (rank > 0) expect(t).toBeGreaterThanOrEqual(starts[rank - 1]!);
+        });
+      }),
+    );
+  });
+
+  it('keeps a draw outside [0,1) from moving a job out of its stratum or the window', () => {
+    expect(notBeforeOf({ startAt: 0, windowMs: 1000, total: 10 }, 9, 1, 0)).toBe(900);
+    expect(notBeforeOf({ startAt: 0, windowMs: 1000, total: 10 }, 9, 0.9999999999999999, 0)).toBeLessThan(1000);
+    expect(spreadOffset(3, 10, 1000, Number.NaN)).toBe(300);
+  });
+
+  it('spreads members that arrived after the claim (rank >= N) anywhere in the window, not after it', () => {
+    expect(notBeforeOf({ startAt: 1000, windowMs: 500, total: 2 }, 5, 0.5, 0)).toBe(1250);
+  });
+});
+
+describe('stretchWindow', () => {
+  it('stretches W to N / (limit / window) when the jobs would exceed the tightest limit', () => {
+    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }])).toBe(100_000);
+    expect(
+      stretchWindow(60_000, 1000, [
+        { limit: 50, windowMs: 1000 },
+        { limit: 100, windowMs: 60_000 },
+      ]),
+    ).toBe(600_000);
+  });
+
+  it('keeps W when every limit allows N jobs in it', () => {
+    expect(stretchWindow(600_000, 1000, [{ limit: 10, windowMs: 1000 }])).toBe(600_000);
+    expect(stretchWindow(600_000, 1000, [])).toBe(600_000);
+  });
+
+  it('keeps the average rate of a stretched window within every limit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3_600_000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.record({ limit: fc.integer({ min: 1, max: 10_000 }), windowMs: fc.integer({ min: 1, max: 3_600_000 }) }), { maxLength: 4 }),
+        (windowMs, total, limits) => {
+          const stretched = stretchWindow(windowMs, total, limits);
+          expect(stretched).toBeGreaterThanOrEqual(windowMs);
+          for (const rule of limits) expect((total * rule.windowMs) / stretched).toBeLessThanOrEqual(rule.limit);
+        },
+      ),
+    );
+  });
+});
+
+describe('planJobs', () => {
+  it('builds valid job messages with job id {task}:{user}:{period}, ranks from the checkpoint, and the backfilled flag', () => {
+    const slot = { taskId: 'daily_report', periodKey: '2030-01-01', backfilled: true, startAt: 1_000_000, windowMs: 1000, total: 10 };
+    const jobs = planJobs(slot, ['alice', 'bob'], 4, 0, () => 0.5);
+    expect(jobs.map((j) => JobMessage.parse(j))).toEqual(jobs);
+    expect(jobs.map((j) => [j.jobId, j.notBefore, j.backfilled, j.origin])).toEqual([
+      ['daily_report:alice:2030-01-01', 1_000_450, true, 'scheduled'],
+      ['daily_report:bob:2030-01-01', 1_000_550, true, 'scheduled'],
+    ]);
+  });
+});
