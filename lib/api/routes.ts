@@ -1,6 +1,7 @@
 // Every HTTP route of the deployment, for the OpenAPI document; a unit test checks it against serverless.yml.
 import { z } from 'zod';
 import { ADMIN_ROUTES } from '../admin/routes.js';
+import { SCHEDULER_ROUTES } from '../scheduler/routes.js';
 import { OPERATOR_ROUTES } from '../worker/routes.js';
 import type { RouteSpec } from './route.js';
 
@@ -42,4 +43,5 @@ export const ALL_ROUTES: readonly RouteSpec[] = [
   ...Object.values(PUBLIC_ROUTES),
   ...Object.values(ADMIN_ROUTES),
   ...Object.values(OPERATOR_ROUTES),
+  ...Object.values(SCHEDULER_ROUTES),
 ];

@@ -54,7 +54,8 @@ export async function fanOutSlot(
     published += jobs.length;
     position.count += step.ids.length;
     position.cursor = step.ids.at(-1) ?? position.cursor;
-    if (shouldStop()) {
+    // A short page was the last one: finishing costs one round trip, a hand-over a whole invocation.
+    if (step.ids.length >= deps.pageSize && shouldStop()) {
       const checkpoint = await deps.slots.advance(slot, position, 0, deps.clock());
       const outcome = checkpoint.kind === 'page' ? 'paused' : 'lost';
       return { outcome, published, count: position.count };
@@ -89,7 +90,8 @@ const REPORTED_SLOTS = 100;
 
 /**
  * Fans out owned slots a few at a time until told to stop; slots paused mid-way or never started
- * are handed to continuation messages, one per slot, each carrying this owner's fence.
+ * are handed to continuation messages, one per slot, each carrying this owner's fence. Continuations
+ * of different slots run in parallel invocations.
  */
 export async function fanOutAll(
   deps: SchedulerDeps,
@@ -113,10 +115,12 @@ export async function fanOutAll(
   };
   const worker = async () => {
     for (;;) {
-      const item = owned[next++];
+      const index = next++;
+      const item = owned[index];
       if (!item) return;
       const base = { slot: idOf(item.slot), how: item.how, backfilled: item.slot.backfilled };
-      if (shouldStop()) {
+      // The first slot always gets at least a page: an invocation out of time on arrival still makes progress.
+      if (index > 0 && shouldStop()) {
         handOver.push(item.slot);
         report({ ...base, outcome: 'not-started', published: 0 });
         continue;

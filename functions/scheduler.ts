@@ -1,0 +1,57 @@
+// Scheduler functions: the minute tick, run-now and status for operators, and the signed continuation. Thin: lib/scheduler works.
+import type { Context } from 'aws-lambda';
+import { routeHandler } from '../lib/api/route.js';
+import { ConflictError, ValidationError } from '../lib/errors.js';
+import { json } from '../lib/http/response.js';
+import { logger } from '../lib/log.js';
+import { runtime } from '../lib/runtime.js';
+import { continueSlot as continueOwnedSlot } from '../lib/scheduler/continue-slot.js';
+import { CONTINUE_PATH, ContinuationMessage } from '../lib/scheduler/continuation.js';
+import { SCHEDULER_ROUTES as R } from '../lib/scheduler/routes.js';
+import { clockFrom, schedulerDeps } from '../lib/scheduler/runtime-deps.js';
+import { readStatus } from '../lib/scheduler/status.js';
+import { runTick } from '../lib/scheduler/tick.js';
+import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
+
+const holderOf = (context: Context) => `${context.functionName}/${context.awsRequestId}`;
+
+/** EventBridge `rate(1 minute)`. */
+export const tick = async (_event: unknown, context: Context) => {
+  const summary = await runTick(schedulerDeps(), {
+    holder: holderOf(context),
+    timeLeft: () => context.getRemainingTimeInMillis(),
+  });
+  logger.info({ ...summary, slots: undefined }, 'scheduler tick');
+  return { ...summary, slots: undefined };
+};
+
+export const run = routeHandler(R.runScheduler, async ({ body }, req) => {
+  const deps = schedulerDeps();
+  let clock = deps.clock;
+  if (body?.now !== undefined) {
+    if (runtime().config.STAGE !== 'local') {
+      throw new ValidationError([{ path: 'body.now', message: 'only accepted when STAGE is local' }]);
+    }
+    clock = clockFrom(Date.parse(body.now));
+  }
+  const summary = await runTick({ ...deps, clock }, {
+    holder: holderOf(req.context),
+    timeLeft: () => req.context.getRemainingTimeInMillis(),
+  });
+  if (summary.locked) throw new ConflictError('another scheduler run holds the lock; try again shortly');
+  return { status: 200, body: summary };
+});
+
+export const status = routeHandler(R.schedulerStatus, async () => ({
+  status: 200,
+  body: await readStatus(schedulerDeps()),
+}));
+
+/** QStash delivery of a hand-over: signature first (401), then the body (4xx, not retried), then the work. */
+export const continueSlot = signedHandler(CONTINUE_PATH, async (req) => {
+  const message = parseSignedJson(req.body, ContinuationMessage);
+  const summary = await continueOwnedSlot(schedulerDeps(), message, {
+    timeLeft: () => req.context.getRemainingTimeInMillis(),
+  });
+  return json(200, summary);
+});
