@@ -80,6 +80,15 @@ export function fakeContext(functionName: string, timeoutS: number): Context {
   });
 }
 
+function decodable(match: RegExpExecArray): boolean {
+  try {
+    match.slice(1).forEach((part) => decodeURIComponent(part));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -152,13 +161,19 @@ export async function startLambdaHttp(opts: { port?: number; host?: string; root
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      // Concatenated, not resolved against a base: a request path such as "//" is a path, not a host.
+      const url = URL.parse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
       const method = req.method ?? 'GET';
       let match: RegExpExecArray | null = null;
-      const route = routes.find((r) => (r.method === method || r.method === '*') && (match = r.matcher.exec(url.pathname)));
+      const route = url && routes.find((r) => (r.method === method || r.method === '*') && (match = r.matcher.exec(url.pathname)));
       const body = await readBody(req);
-      if (!route || !match) {
+      if (!url || !route || !match) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+        return;
+      }
+      if (!decodable(match)) {
+        // API Gateway refuses a malformed percent-encoding before any function runs.
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"message":"Bad Request"}');
         return;
       }
       const fn = await load(route.handler);

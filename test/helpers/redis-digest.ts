@@ -25,6 +25,41 @@ export async function snapshot(redis: Redis, prefix: string): Promise<Record<str
   return out;
 }
 
+// SCAN every key under the prefix and hash each one's type and content in a canonical order, in one
+// round trip. (DUMP is not canonical: a mere read can rehash a set and reorder its DUMP.)
+const DIGEST_LUA = `
+local keys, cursor = {}, '0'
+repeat
+  local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1] .. '*', 'COUNT', 1000)
+  cursor = r[1]
+  for _, k in ipairs(r[2]) do keys[#keys + 1] = k end
+until cursor == '0'
+table.sort(keys)
+local parts = {}
+for _, k in ipairs(keys) do
+  local t = redis.call('TYPE', k).ok
+  local v
+  if t == 'string' then v = { redis.call('GET', k) }
+  elseif t == 'hash' then
+    local flat, fields = redis.call('HGETALL', k), {}
+    for i = 1, #flat, 2 do fields[#fields + 1] = flat[i] .. '=' .. flat[i + 1] end
+    table.sort(fields)
+    v = fields
+  elseif t == 'set' then v = redis.call('SMEMBERS', k); table.sort(v)
+  elseif t == 'zset' then v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
+  elseif t == 'list' then v = redis.call('LRANGE', k, 0, -1)
+  else v = { redis.call('DUMP', k) } end
+  parts[#parts + 1] = k .. ':' .. t .. ':' .. #v .. ':' .. table.concat(v, '\\0')
+end
+return #keys .. ':' .. redis.sha1hex(table.concat(parts, '\\1'))
+`;
+
+/** `<key count>:<sha1>` of everything under the prefix; equal digests mean equal contents. */
+export async function contentDigest(redis: Pick<Redis, 'eval'>, prefix: string): Promise<string> {
+  return String(await redis.eval(DIGEST_LUA, [], [prefix]));
+}
+
+/** Digest of the snapshot (many round trips; contentDigest is the fast one). */
 export async function digest(redis: Redis, prefix: string): Promise<string> {
   return createHash('sha256')
     .update(JSON.stringify(await snapshot(redis, prefix)))

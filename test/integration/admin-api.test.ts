@@ -6,7 +6,7 @@ import { ADMIN_ROUTES } from '../../lib/admin/routes.js';
 import { loadCatalogFileSync } from '../../lib/catalog-file.js';
 import { zoneOf } from '../../lib/domain/catalog.js';
 import { nextDue } from '../../lib/domain/periods.js';
-import { digest } from '../helpers/redis-digest.js';
+import { contentDigest } from '../helpers/redis-digest.js';
 import { TEST_KEYS, startStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -36,9 +36,9 @@ async function expectError(res: Response, status: number, code: string): Promise
 }
 
 const unchanged = async <T>(fn: () => Promise<T>): Promise<T> => {
-  const before = await digest(raw, stack.prefix);
+  const before = await contentDigest(raw, stack.prefix);
   const out = await fn();
-  expect(await digest(raw, stack.prefix)).toBe(before);
+  expect(await contentDigest(raw, stack.prefix)).toBe(before);
   return out;
 };
 
