@@ -1,0 +1,26 @@
+// The scheduler's Lua scripts: pinned hashes (a changed script is a reviewed change) and headers that match their key counts.
+import { describe, expect, it } from 'vitest';
+import { SCHEDULER_SCRIPTS } from '../../lib/scheduler/lua/index.js';
+
+const PINNED: Record<string, string> = {
+  acquireLock: '87cd2aec86484798b54d6c84294d94c1bfcb9fc5',
+  renewLock: 'bb439909843d55253e8f36263876c854abd83b47',
+  releaseLock: '808b45bf6dfec6081c8da310b08247fe208b95b4',
+  claimSlot: 'c78dff5f351a80c9e8442ded61e6db7fad671e74',
+  advanceSlot: 'af44076dd537f508f8c4a1cabf708fc22bc6deb9',
+  takeSlot: '36ffe99cc829bac3eae7cedb0f7a405f922d9381',
+};
+
+describe('scheduler scripts', () => {
+  it('keeps each script at its pinned SHA-1', () => {
+    expect(Object.fromEntries(SCHEDULER_SCRIPTS.map((s) => [s.name, s.sha1]))).toEqual(PINNED);
+  });
+
+  it('documents KEYS, ARGV and the output, and uses exactly the keys it declares', () => {
+    for (const script of SCHEDULER_SCRIPTS) {
+      expect(script.text, script.name).toMatch(/Input:[\s\S]*KEYS\[1\][\s\S]*ARGV\[1\][\s\S]*Output/);
+      const used = [...script.text.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
+      expect(Math.max(...used), script.name).toBe(script.numKeys);
+    }
+  });
+});
