@@ -17,9 +17,11 @@ export function keysFor(prefix: string) {
     pausedTasks: `${prefix}paused`, // set of task ids paused at runtime
     // scheduler
     schedulerLock: `${prefix}sched:lock`, // string: owner token, PX
-    schedulerFence: `${prefix}sched:fence`, // counter: fencing number per lock grant
+    schedulerFence: `${prefix}sched:fence`, // counter: fencing number per lock grant and per continuation take-over
     schedulerStatus: `${prefix}sched:status`, // hash: last tick, holder
+    // hash: state (fanning|done), fence, cursor, count, total, dueAt, startAt, windowMs, backfilled, claimedAt, updatedAt
     slot: (taskId: string, zoneGroup: string, periodKey: string) => `${prefix}slot:${taskId}:${zoneGroup}:${periodKey}`,
+    // string "<dueAt ms>:<periodKey>" of the last period claimed: older periods never run again
     lastSlot: (taskId: string, zoneGroup: string) => `${prefix}lastslot:${taskId}:${zoneGroup}`,
     activeSlots: `${prefix}slots:active`, // zset: slot key -> claimed at
     // jobs
