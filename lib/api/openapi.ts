@@ -22,7 +22,7 @@ interface Operation {
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input; `details` names each field (`path.userId`, `query.limit`, `body.zone`)',
-  401: 'Missing or wrong admin API key',
+  401: 'Missing or wrong admin API key (or QStash signature)',
   404: 'No such user or task type',
   409: 'The task type is disabled in the catalog or paused',
   413: 'Body too large',
@@ -56,7 +56,7 @@ function operationOf(route: RouteSpec): Operation {
       : { description: spec.description };
   }
   const errors = new Set<number>([400, 500, ...(route.errors ?? [])]);
-  if (route.auth === 'admin') errors.add(401);
+  if (route.auth !== 'none') errors.add(401);
   if (route.body) errors.add(413);
   for (const status of [...errors].sort()) {
     responses[String(status)] ??= {
@@ -68,7 +68,7 @@ function operationOf(route: RouteSpec): Operation {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth === 'admin' ? [{ adminKey: [] }] : [],
+    security: route.auth === 'none' ? [] : [{ [route.auth === 'admin' ? 'adminKey' : 'qstashSignature']: [] }],
     responses,
   };
   const parameters = [...parametersOf(route.pathParams, 'path'), ...parametersOf(route.query, 'query')];
@@ -97,7 +97,15 @@ export function buildOpenApi(routes: readonly RouteSpec[]): OpenApiDocument {
     },
     paths,
     components: {
-      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'An admin API key' } },
+      securitySchemes: {
+        adminKey: { type: 'http', scheme: 'bearer', description: 'An admin API key' },
+        qstashSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Upstash-Signature',
+          description: 'JWT signed by QStash with the current or next signing key',
+        },
+      },
       schemas: { Error: jsonSchemaOf(ErrorBody, 'output') },
     },
   };

@@ -23,7 +23,8 @@ export interface RouteSpec {
   handler: string;
   summary: string;
   tag: string;
-  auth: 'admin' | 'none';
+  /** `qstash`: a QStash-signed delivery (handled by the worker's signed edge, documented here). */
+  auth: 'admin' | 'none' | 'qstash';
   pathParams?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -89,7 +90,7 @@ export function parseRouteInput<R extends RouteSpec>(route: R, event: APIGateway
 }
 
 /** A Lambda handler for a route: auth first, then input parsing, then `fn`, then the result as JSON. */
-export function routeHandler<R extends RouteSpec>(
+export function routeHandler<R extends RouteSpec & { auth: 'admin' | 'none' }>(
   route: R,
   fn: (input: RouteInput<R>, req: HttpRequest) => Promise<RouteResult>,
 ) {

@@ -1,7 +1,11 @@
 // Every HTTP route of the deployment, for the OpenAPI document; a unit test checks it against serverless.yml.
 import { z } from 'zod';
 import { ADMIN_ROUTES } from '../admin/routes.js';
+import { JobMessage } from '../domain/job.js';
+import { CONTINUE_PATH, ContinuationMessage } from '../scheduler/continuation.js';
 import { SCHEDULER_ROUTES } from '../scheduler/routes.js';
+import { FailureCallback } from '../worker/dead-letters.js';
+import { FAILURES_PATH, JOBS_PATH } from '../worker/publish-job.js';
 import { OPERATOR_ROUTES } from '../worker/routes.js';
 import type { RouteSpec } from './route.js';
 
@@ -38,10 +42,50 @@ export const PUBLIC_ROUTES = {
   },
 } as const satisfies Record<string, RouteSpec>;
 
-/** Add a route table here when adding functions with httpApi events. */
+const delivered = { description: 'Handled (see the body)', schema: z.record(z.string(), z.unknown()) };
+
+/** QStash deliveries: signed with the QStash signing keys (header Upstash-Signature), never called by people. */
+export const INTERNAL_ROUTES = {
+  worker: {
+    auth: 'qstash',
+    operationId: 'deliverJob',
+    method: 'POST',
+    path: JOBS_PATH,
+    handler: 'functions/worker.handler',
+    tag: 'internal',
+    summary: 'QStash delivers one job; it runs once under the rate limits',
+    body: JobMessage,
+    responses: { 200: delivered },
+  },
+  failures: {
+    auth: 'qstash',
+    operationId: 'deliverFailure',
+    method: 'POST',
+    path: FAILURES_PATH,
+    handler: 'functions/failures.handler',
+    tag: 'internal',
+    summary: "QStash's failure callback after a job's last retry; the job becomes a dead letter",
+    body: FailureCallback,
+    responses: { 200: delivered },
+  },
+  schedulerContinue: {
+    auth: 'qstash',
+    operationId: 'continueSlot',
+    method: 'POST',
+    path: CONTINUE_PATH,
+    handler: 'functions/scheduler.continueSlot',
+    tag: 'internal',
+    summary: 'A fan-out hand-over: continue a slot from its checkpoint',
+    body: ContinuationMessage,
+    responses: { 200: delivered },
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+/** Every route table; add yours here when adding functions with httpApi events (a unit test checks serverless.yml). */
 export const ALL_ROUTES: readonly RouteSpec[] = [
   ...Object.values(PUBLIC_ROUTES),
   ...Object.values(ADMIN_ROUTES),
   ...Object.values(OPERATOR_ROUTES),
   ...Object.values(SCHEDULER_ROUTES),
+  ...Object.values(INTERNAL_ROUTES),
 ];
