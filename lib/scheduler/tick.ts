@@ -1,11 +1,15 @@
 // One scheduler tick: under the lock, detect due periods, claim their slots, take over abandoned ones, fan out, hand over.
+//
+// Round trips before any fan-out, whatever the catalog size (auto-pipelining batches concurrent
+// commands): 1 lock grant; 1 pipeline (paused set, every task's zone groups, active slots); 1 MGET
+// per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
 import { fanOutAll, idOf, type OwnedSlot, type SlotReport } from './fanout.js';
-
-export type { SlotReport };
 import { SchedulerLock } from './lock.js';
 import { planSlot, type ClaimPlan, type GroupState, type SkipReason, type SlotPlan } from './plan.js';
 import { SlotStore } from './slots.js';
+
+export type { SlotReport };
 
 export interface TickSummary {
   /** Another tick held the lock: this one did nothing. */
@@ -23,7 +27,6 @@ export interface TickSummary {
   /** The first 100 slots worked on. */
   slots: SlotReport[];
 }
-
 
 export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeLeft: TimeLeft }): Promise<TickSummary> {
   const { settings, keys, redis } = deps;
@@ -86,7 +89,7 @@ async function claimDueSlots(
       return;
     }
     for (const [group, count] of Object.entries(zones[i] ?? {})) {
-      // Fixed-zone tasks index under '_' only; other groups are left-overs of a policy change, scheduled in their own right.
+      // A fixed-zone task normally has only '_'; a group left over from a policy change is its own slot, in the task's zone.
       const members = Number(count);
       if (Number.isFinite(members) && members > 0) groups.push({ task, group, members });
     }

@@ -122,6 +122,9 @@ describe('scheduler routes', () => {
     expect(summary).toMatchObject({ locked: false, claimed: 1, resumed: 1, published: 3, continued: 1, now: '2030-01-01T10:01:00.000Z' });
     expect((await brokerJobs(stack, 'run_task')).map((s) => s.job.periodKey)).toEqual(['2030-01-01T10', '2030-01-01T10', '2030-01-01T10']);
 
+    await waitFor(async () => ((await stack.redis.hget(slotKey('held_task'), 'state')) === 'done' ? true : undefined), 10_000, 'held_task continued');
+    expect(await brokerJobs(stack, 'held_task')).toHaveLength(3);
+
     const status = (await (await stack.admin('/v1/scheduler')).json()) as {
       lastTick: { at: string; summary: { claimed: number } };
       lock: { held: boolean };
@@ -130,7 +133,6 @@ describe('scheduler routes', () => {
     expect(status.lastTick).toMatchObject({ at: '2030-01-01T10:01:00.000Z', summary: { claimed: 1 } });
     expect(status.lock.held).toBe(false);
     expect(status.slots).toEqual([expect.objectContaining({ slot: 'status_task:_:2030-01-01T10', count: 0, total: 4 })]);
-    await waitFor(async () => ((await brokerJobs(stack, 'held_task')).length === 3 ? true : undefined), 10_000, 'held_task continued');
   });
 
   it('refuses an explicit now outside the local stage, naming body.now', async () => {
