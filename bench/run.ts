@@ -1,14 +1,19 @@
 // `npm run bench [-- --quick] [--reps N] [--only fanout,ratelimit,...]`: stagger side by side with BullMQ, and the cost
 // per million jobs. Starts its own redis-servers, prints a line per step, writes bench/results/<date>.{json,md} and latest.md.
+import './lib/quiet.js';
 import { parseArgs } from 'node:util';
 import { BenchEnv } from './lib/bench-env.js';
 import { machineInfo, describeMachine } from './lib/machine.js';
 import { redisServerVersion } from './lib/redis-stats.js';
 import { writeReport, type BenchReport, type ScenarioReport } from './lib/report.js';
 import type { Scenario } from './lib/scenario.js';
+import { costScenario } from './scenarios/cost.js';
 import { fanoutScenario } from './scenarios/fanout.js';
+import { overheadScenario } from './scenarios/overhead.js';
+import { ratelimitScenario } from './scenarios/ratelimit.js';
+import { spreadScenario } from './scenarios/spread.js';
 
-const SCENARIOS: Scenario[] = [fanoutScenario];
+const SCENARIOS: Scenario[] = [fanoutScenario, ratelimitScenario, spreadScenario, overheadScenario, costScenario];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--only ${SCENARIOS.map((s) => s.id).join(',')}]`;
 
@@ -43,7 +48,7 @@ async function main(): Promise<void> {
   const env = await BenchEnv.start();
   const machine = machineInfo(await redisServerVersion(env.appAdmin));
   log(`machine: ${describeMachine(machine)}`);
-  log(`redis-servers on ports ${env.appRedis.port} (app) and ${env.brokerRedis.port} (broker); bridge ${env.bridge.url}`);
+  log(`redis-servers on ports ${env.appRedis.port} (app) and ${env.brokerRedis.port} (broker); bridge ${env.bridge.url} (own process)`);
 
   const reports: ScenarioReport[] = [];
   try {

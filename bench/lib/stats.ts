@@ -42,13 +42,12 @@ export function percentile(values: readonly number[], p: number): number {
   );
 }
 
-/** Compact number for tables: 3 significant digits, thousands separated. */
+/** Compact number for tables: integers as they are, others to 3 significant digits (kept: 1.00 is not 1), thousands separated. */
 export function fmt(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
-  if (value === 0) return '0';
-  const abs = Math.abs(value);
-  if (abs >= 10 ** digits) return Math.round(value).toLocaleString('en-US');
-  return Number(value.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+  if (Number.isInteger(value) || Math.abs(value) >= 10 ** digits) return Math.round(value).toLocaleString('en-US');
+  const text = value.toPrecision(digits);
+  return text.includes('e') ? String(Number(text)) : text;
 }
 
 /** "median (min–max, IQR q1–q3)"; a single sample is shown alone. */

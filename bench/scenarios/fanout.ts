@@ -57,7 +57,7 @@ async function runSide(ctx: ScenarioContext, side: Side, plan: FanoutPlan, catal
       env: env.stackEnv({
         // Straight to the bridge and broker: commands are counted by Redis here, not by the counting proxies.
         redisUrl: env.bridge.url,
-        qstashUrl: broker.broker.url,
+        qstashUrl: broker.service.url,
         publicUrl: 'http://127.0.0.1:9/unused',
         prefix,
         targetUrl: 'http://127.0.0.1:9',
