@@ -28,6 +28,12 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
     .default('stagger:'),
   STAGGER_CATALOG_PATH: z.string().min(1).default('config/tasks.yaml'),
+  /**
+   * Added to every rate-limit window (ms): must exceed the spread of admission-to-arrival latency at
+   * the targets (Redis reply, connection setup, network). The worker refuses to send later than half of it.
+   * (Not under STAGGER_RATE_LIMIT_*: that prefix sets catalog limits.)
+   */
+  STAGGER_LIMIT_GUARD_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Scheduler: user ids per fan-out page (one Redis round trip, ⌈n/100⌉ QStash batch requests). */
   STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   /** Scheduler: longest one invocation fans out before handing over to a continuation message. */

@@ -43,7 +43,7 @@ export function workerServices(): WorkerServices {
     const keys = keysFor(config.STAGGER_KEY_PREFIX);
     const catalog = rt.catalog;
     const publisher = qstashJobPublisher(qstash, config.STAGGER_PUBLIC_URL);
-    const jobs = new JobStore(redis, keys);
+    const jobs = new JobStore(redis, keys, config.STAGGER_LIMIT_GUARD_MS);
     s = {
       runtime: rt,
       catalog,

@@ -5,8 +5,9 @@ import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
 import { recordRun } from './lua/recordRun-5.js';
+import { releaseClaim } from './lua/releaseClaim-2.js';
 import { runVariadicScript } from './lua/run.js';
-import { startJob } from './lua/startJob-5.js';
+import { startJob } from './lua/startJob-6.js';
 
 export const JOB_POLICY = {
   /** Runs kept per (user, task). */
@@ -15,20 +16,22 @@ export const JOB_POLICY = {
   retentionMs: 30 * 86_400_000,
   /** Added to a task's timeout for the claim's lease: the call is aborted at the timeout, the lease outlives it. */
   leaseMarginMs: 2_000,
-  /**
-   * Added to every rate-limit window: covers the spread between the admission time (the worker's
-   * clock before the script) and the arrival at the target (Redis round trip, scheduling, clock skew).
-   */
-  rateGuardMs: 100,
+  /** Default of STAGGER_LIMIT_GUARD_MS: added to every rate-limit window (see lib/config.ts). */
+  rateGuardMs: 250,
   errorMaxChars: 500,
 } as const;
+
+/** Under `rl:`; no limit can have this name (catalog limit keys start with a letter). */
+export const DEFERRAL_HORIZONS = '_horizons';
 
 export type StartResult =
   | { kind: 'duplicate'; state: string }
   | { kind: 'busy'; leaseUntil: number }
   | { kind: 'skipped'; reason: string }
+  /** `retryAt`: this job's deferral slot, when the refusing limit has room for it. */
   | { kind: 'denied'; retryAt: number; limit: string; deferrals: number; replays: number }
-  | { kind: 'claimed'; attempt: number; params: string };
+  /** `admittedAt`: the time the rate limits recorded for this run (epoch ms). */
+  | { kind: 'claimed'; attempt: number; params: string; admittedAt: number };
 
 const StartReply = z.discriminatedUnion('r', [
   z.object({ r: z.literal('duplicate'), state: z.string() }),
@@ -39,6 +42,7 @@ const StartReply = z.discriminatedUnion('r', [
   z.object({
     r: z.literal('claimed'),
     attempt: z.number(),
+    admittedAt: z.number(),
     params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
   }),
 ]);
@@ -88,6 +92,8 @@ export class JobStore {
   constructor(
     private readonly redis: ScriptRedis,
     private readonly keys: Keys,
+    /** Added to every rate-limit window: covers the spread of admission-to-arrival latency. */
+    readonly rateGuardMs: number = JOB_POLICY.rateGuardMs,
   ) {}
 
   async start(input: StartInput): Promise<StartResult> {
@@ -96,7 +102,15 @@ export class JobStore {
     const reply = await runVariadicScript(
       this.redis,
       startJob,
-      [k.job(m.jobId), k.user(m.userId), k.userTasks(m.userId), k.pausedTasks, k.metrics, ...limits.map((l) => k.ratelimit(l.name))],
+      [
+        k.job(m.jobId),
+        k.user(m.userId),
+        k.userTasks(m.userId),
+        k.pausedTasks,
+        k.metrics,
+        k.ratelimit(DEFERRAL_HORIZONS),
+        ...limits.map((l) => k.ratelimit(l.name)),
+      ],
       [
         input.now,
         m.jobId,
@@ -108,7 +122,7 @@ export class JobStore {
         input.leaseMs,
         input.skipReason ?? '',
         JOB_POLICY.retentionMs,
-        JOB_POLICY.rateGuardMs,
+        this.rateGuardMs,
         input.retried,
         ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
       ],
@@ -124,8 +138,16 @@ export class JobStore {
       case 'denied':
         return { kind: 'denied', retryAt: r.retryAt, limit: r.limit, deferrals: r.deferrals, replays: r.replays };
       case 'claimed':
-        return { kind: 'claimed', attempt: r.attempt, params: r.params };
+        return { kind: 'claimed', attempt: r.attempt, params: r.params, admittedAt: r.admittedAt };
     }
+  }
+
+  /** Gives back a claim whose call was not made; undefined when the attempt no longer owns the job. */
+  async release(message: JobMessage, attempt: number, now: number): Promise<{ deferrals: number; replays: number } | undefined> {
+    const k = this.keys;
+    const reply = await runScript(this.redis, releaseClaim, [k.job(message.jobId), k.metrics], [now, attempt, message.taskId]);
+    if (reply === null || reply === undefined) return undefined;
+    return z.object({ deferrals: z.number(), replays: z.number() }).parse(jsonReply(reply));
   }
 
   /** Records one attempt's end; false when a later attempt had already taken the job over. */

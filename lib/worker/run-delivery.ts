@@ -3,8 +3,8 @@ import type { Catalog, Task } from '../domain/catalog.js';
 import type { JobMessage } from '../domain/job.js';
 import { renderTarget, TargetError, type TemplateParams } from '../domain/target.js';
 import type { Logger } from '../log.js';
-import { callTarget } from './call-target.js';
-import { JOB_POLICY, type JobStore, type StartResult } from './job-store.js';
+import { callTarget, type CallResult } from './call-target.js';
+import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
 import type { JobPublisher } from './publish-job.js';
 
@@ -16,8 +16,6 @@ export const WORKER_POLICY = {
    * Waiting that out here is cheaper than another publish; anything earlier is re-published.
    */
   earlyWaitMaxMs: 1_500,
-  /** A deferred job is spread over up to this many windows after capacity returns. */
-  maxJitterWindows: 8,
   /** Time kept back from the Lambda deadline for recording the run after the call is cut off. */
   recordReserveMs: 2_000,
 } as const;
@@ -39,7 +37,7 @@ export type Verdict =
   | { kind: 'stop'; reason: string; status?: number };
 
 export interface WorkerDeps {
-  store: Pick<JobStore, 'start' | 'record'>;
+  store: Pick<JobStore, 'start' | 'record' | 'release' | 'rateGuardMs'>;
   publisher: JobPublisher;
   catalog: Catalog;
   log: (message: JobMessage) => Logger;
@@ -47,6 +45,17 @@ export interface WorkerDeps {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   fetch?: typeof fetch;
+}
+
+/** One delivery's working set, so the steps below read as steps. */
+interface Run {
+  deps: WorkerDeps;
+  d: Delivery;
+  m: JobMessage;
+  log: Logger;
+  clock: () => number;
+  limits: readonly LimitSpec[];
+  retriesLeft: number;
 }
 
 const tasksByCatalog = new WeakMap<Catalog, Map<string, Task>>();
@@ -76,25 +85,27 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
   const clock = deps.clock ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const m = d.message;
-  const log = deps.log(m);
   const task = taskOf(deps.catalog, m.taskId);
-  const retriesLeft = Math.max(0, (task?.retries ?? 0) - d.retried);
+  const skipReason = !task ? 'task_unknown' : !task.enabled ? 'task_disabled' : undefined;
+  const run: Run = {
+    deps,
+    d,
+    m,
+    log: deps.log(m),
+    clock,
+    limits: task && !skipReason ? limitsFor(deps.catalog, task) : [],
+    retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried),
+  };
 
   // Never call the target before the planned time, whatever the clocks say.
   const early = m.notBefore - clock();
   if (early > WORKER_POLICY.earlyWaitMaxMs) {
-    await deps.publisher.publish(m, {
-      deduplicationId: `${m.jobId}:early:${d.messageId}`,
-      notBeforeMs: m.notBefore,
-      retries: retriesLeft,
-    });
-    log.info({ outcome: 'rescheduled', earlyMs: early }, 'job arrived early; re-published for its time');
+    await deps.publisher.publish(m, { deduplicationId: `${m.jobId}:early:${d.messageId}`, notBeforeMs: m.notBefore, retries: run.retriesLeft });
+    run.log.info({ outcome: 'rescheduled', earlyMs: early }, 'job arrived early; re-published for its time');
     return { kind: 'ack', outcome: 'rescheduled' };
   }
   if (early > 0) await sleep(early);
 
-  const skipReason = !task ? 'task_unknown' : !task.enabled ? 'task_disabled' : undefined;
-  const limits = task && !skipReason ? limitsFor(deps.catalog, task) : [];
   // A task timeout longer than this invocation has left would be cut off by Lambda, unrecorded.
   const timeoutMs = Math.min(task?.timeoutMs ?? 0, (d.deadline ?? Number.POSITIVE_INFINITY) - clock() - WORKER_POLICY.recordReserveMs);
   if (task && !skipReason && timeoutMs < 1) return { kind: 'retry', reason: 'no_time_left' };
@@ -102,70 +113,63 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
     message: m,
     now: clock(),
     leaseMs: Math.max(0, timeoutMs) + JOB_POLICY.leaseMarginMs,
-    limits,
+    limits: run.limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
   });
-  if (start.kind !== 'claimed') return settleUnclaimed(deps, d, start, limits, retriesLeft, clock, log);
-  // A claimed job always has a known, enabled task: the script skipped everything else.
-  return execute(deps, d, task!, timeoutMs, start.attempt, start.params, clock, log);
-}
-
-async function settleUnclaimed(
-  deps: WorkerDeps,
-  d: Delivery,
-  start: Exclude<StartResult, { kind: 'claimed' }>,
-  limits: readonly LimitSpec[],
-  retriesLeft: number,
-  clock: () => number,
-  log: Logger,
-): Promise<Verdict> {
-  const m = d.message;
   switch (start.kind) {
     case 'duplicate':
-      log.info({ outcome: 'duplicate', state: start.state }, 'job already settled; acknowledged');
+      run.log.info({ outcome: 'duplicate', state: start.state }, 'job already settled; acknowledged');
       return { kind: 'ack', outcome: 'duplicate', detail: { state: start.state } };
     case 'skipped':
-      log.info({ outcome: 'skipped', reason: start.reason }, 'job skipped');
+      run.log.info({ outcome: 'skipped', reason: start.reason }, 'job skipped');
       return { kind: 'ack', outcome: 'skipped', detail: { reason: start.reason } };
     case 'busy':
       // Not acknowledged: if the running attempt fails, this delivery is what brings the job back.
-      log.info({ outcome: 'busy', leaseUntil: start.leaseUntil }, 'job running elsewhere; asked QStash to come back');
+      run.log.info({ outcome: 'busy', leaseUntil: start.leaseUntil }, 'job running elsewhere; asked QStash to come back');
       return { kind: 'retry', reason: 'running', retryAfterMs: Math.max(1000, start.leaseUntil - clock()) };
-    case 'denied': {
-      const waitMs = Math.max(0, start.retryAt - clock());
-      if (m.deferrals >= WORKER_POLICY.maxDeferrals) {
-        log.warn({ outcome: 'rate_limited', limit: start.limit, deferrals: m.deferrals }, 'deferral budget spent; failing the attempt');
-        return { kind: 'retry', reason: 'rate_limited', retryAfterMs: Math.max(1000, waitMs) };
+    case 'denied':
+      return defer(run, start.retryAt, start.limit, start.deferrals, start.replays);
+    case 'claimed': {
+      // Sent much later than admitted, this call could bunch with later ones at the target: give the claim back.
+      // (A guard of 0 means: trust admission times as arrival times.)
+      const late = clock() - start.admittedAt;
+      if (deps.store.rateGuardMs > 0 && late > deps.store.rateGuardMs / 2) {
+        const released = await deps.store.release(m, start.attempt, clock());
+        if (!released) return { kind: 'retry', reason: 'claim_lost' };
+        run.log.info({ lateMs: late }, 'admitted but too late to send; deferred');
+        return defer(run, clock(), run.limits[0]?.name ?? 'late', released.deferrals, released.replays);
       }
-      const windowMs = limits.find((l) => l.name === start.limit)?.windowMs ?? 1000;
-      const windows = Math.min(1 + m.deferrals, WORKER_POLICY.maxJitterWindows);
-      const notBeforeMs = Math.ceil(start.retryAt + (deps.random ?? Math.random)() * windowMs * windows);
-      const n = m.deferrals + 1;
-      // A replayed job starts its deferrals again: its generation keeps the dedup ids apart.
-      const gen = start.replays > 0 ? `:g${start.replays}` : '';
-      const messageId = await deps.publisher.publish(
-        { ...m, notBefore: notBeforeMs, deferrals: n },
-        { deduplicationId: `${m.jobId}${gen}:d${n}`, notBeforeMs, retries: retriesLeft },
-      );
-      log.info({ outcome: 'deferred', limit: start.limit, deferrals: n, notBefore: notBeforeMs }, 'rate limited; deferred');
-      return { kind: 'ack', outcome: 'deferred', detail: { limit: start.limit, deferrals: n, notBefore: notBeforeMs, messageId } };
+      // A claimed job always has a known, enabled task: the script skipped everything else.
+      return execute(run, task!, timeoutMs, start.attempt, start.params);
     }
   }
 }
 
-async function execute(
-  deps: WorkerDeps,
-  d: Delivery,
-  task: Task,
-  timeoutMs: number,
-  attempt: number,
-  paramsJson: string,
-  clock: () => number,
-  log: Logger,
-): Promise<Verdict> {
-  const m = d.message;
-  let result: Awaited<ReturnType<typeof callTarget>>;
+/** Re-publishes the job for `retryAt` (plus jitter within one limit slot) and acknowledges this delivery. */
+async function defer(run: Run, retryAt: number, limit: string, deferrals: number, replays: number): Promise<Verdict> {
+  const { deps, m, log, clock } = run;
+  if (m.deferrals >= WORKER_POLICY.maxDeferrals) {
+    log.warn({ outcome: 'rate_limited', limit, deferrals: m.deferrals }, 'deferral budget spent; failing the attempt');
+    return { kind: 'retry', reason: 'rate_limited', retryAfterMs: Math.max(1000, retryAt - clock()) };
+  }
+  const spec = run.limits.find((l) => l.name === limit) ?? run.limits[0];
+  const slotMs = spec ? (spec.windowMs + deps.store.rateGuardMs) / spec.limit : 0;
+  const notBeforeMs = Math.ceil(retryAt + (deps.random ?? Math.random)() * slotMs);
+  const n = m.deferrals + 1;
+  // A replayed job starts its deferrals again: its generation keeps the dedup ids apart.
+  const gen = replays > 0 ? `:g${replays}` : '';
+  const messageId = await deps.publisher.publish(
+    { ...m, notBefore: notBeforeMs, deferrals: n },
+    { deduplicationId: `${m.jobId}${gen}:d${n}`, notBeforeMs, retries: run.retriesLeft },
+  );
+  log.info({ outcome: 'deferred', limit, deferrals: n, totalDeferrals: deferrals, notBefore: notBeforeMs }, 'rate limited; deferred');
+  return { kind: 'ack', outcome: 'deferred', detail: { limit, deferrals: n, notBefore: notBeforeMs, messageId } };
+}
+
+async function execute(run: Run, task: Task, timeoutMs: number, attempt: number, paramsJson: string): Promise<Verdict> {
+  const { deps, d, m, log, clock } = run;
+  let result: CallResult;
   try {
     const target = renderTarget(task, templateParams(paramsJson, m), { allowedHosts: deps.catalog.allowedHosts });
     result = await callTarget(target, {
@@ -181,7 +185,8 @@ async function execute(
     });
   } catch (err) {
     if (!(err instanceof TargetError) && !(err instanceof SyntaxError)) throw err;
-    result = { kind: 'permanent', status: 0, durationMs: 0, error: `target not rendered (${err instanceof TargetError ? err.field : 'params'}): ${err.message}` };
+    const field = err instanceof TargetError ? err.field : 'params';
+    result = { kind: 'permanent', status: 0, durationMs: 0, error: `target not rendered (${field}): ${err.message}` };
   }
 
   const outcome = result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retryable' ? 'failed' : 'dead';
@@ -197,8 +202,8 @@ async function execute(
   });
   const fields = { outcome, attempt, status: result.status, durationMs: result.durationMs, origin: m.origin, retried: d.retried };
   if (!owned) log.warn(fields, 'attempt finished after its claim was taken over; state left to the newer attempt');
-  else if (outcome === 'succeeded') log.info(fields, 'job run');
-  else log.warn({ ...fields, error: result.kind === 'succeeded' ? undefined : result.error }, 'job run failed');
+  else if (result.kind === 'succeeded') log.info(fields, 'job run');
+  else log.warn({ ...fields, error: result.error }, 'job run failed');
 
   switch (result.kind) {
     case 'succeeded':

@@ -2,15 +2,17 @@
 import { defineScript } from '../../store/lua/script.js';
 
 /**
- * Takes 5 fixed keys, then one rate-limit log per limit (variadic: run it with runJobScript).
+ * Takes 6 fixed keys, then one rate-limit log per limit (variadic: run it with runVariadicScript).
  * Rate limits are sliding logs: a zset of admission times per limit. A job is admitted only when
  * every log holds fewer than `limit` entries younger than `window + guard`, and is then written
  * to all of them, so no window of that length ever holds more than `limit` admissions. Nothing is
- * consumed from any limit when one of them refuses.
+ * consumed from any limit when one of them refuses. A refused job gets the next free deferral slot
+ * of the limit that refused it: slots are `(window + guard) / limit` apart, so a burst of deferred
+ * jobs comes back at the rate the limit allows instead of all at once (and mostly runs then).
  */
 export const startJob = defineScript(
   'startJob',
-  5,
+  6,
   `--[[
   Input:
     KEYS[1]  job hash
@@ -18,9 +20,10 @@ export const startJob = defineScript(
     KEYS[3]  user's tasks hash (taskId -> params JSON)
     KEYS[4]  paused task types set
     KEYS[5]  metrics hash
-    KEYS[6..] rate-limit logs (zset member -> admission time), one per limit triple in ARGV
+    KEYS[6]  deferral horizons hash (limit name -> next free deferral slot, epoch ms)
+    KEYS[7..] rate-limit logs (zset member -> admission time), one per limit triple in ARGV
 
-    ARGV[1]  now (epoch ms)
+    ARGV[1]  now (epoch ms): job times; also the floor of the admission time (see below)
     ARGV[2]  job id
     ARGV[3]  task id
     ARGV[4]  user id
@@ -32,14 +35,15 @@ export const startJob = defineScript(
     ARGV[10] job hash retention (ms)
     ARGV[11] rate-limit guard (ms) added to every window
     ARGV[12] Upstash-Retried of this delivery
-    ARGV[13..] name, limit, window ms: one triple per KEYS[6..]
+    ARGV[13..] name, limit, window ms: one triple per KEYS[7..]
 
   Output: JSON
     {r='duplicate', state}           succeeded, dead or skipped already: nothing done
     {r='busy', leaseUntil}           another delivery holds an unexpired claim: nothing done
     {r='skipped', reason}            recorded as skipped (no such user or task, paused, disabled)
-    {r='denied', retryAt, limit, deferrals, replays}  a limit is full; nothing claimed or consumed
-    {r='claimed', attempt, params}   claimed: state running, attempts + 1, every limit consumed
+    {r='denied', retryAt, limit, deferrals, replays}  a limit is full; nothing claimed or consumed;
+                                     retryAt = this job's deferral slot
+    {r='claimed', attempt, params, admittedAt}   claimed: state running, attempts + 1, every limit consumed
 ]]
 local job, metrics = KEYS[1], KEYS[5]
 local now = tonumber(ARGV[1])
@@ -81,21 +85,35 @@ if skip ~= '' then
   return cjson.encode({ r = 'skipped', reason = skip })
 end
 
+-- The admission time is when this script runs, not when a worker read its clock: the server's TIME,
+-- never before the caller's now, never before the newest entry. Entries are then in execution order,
+-- so a worker that was slow to get here cannot slip an entry into a window that has moved on.
+local at = now
+local ok, t = pcall(redis.call, 'TIME')
+if ok then at = math.max(at, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
+for i = 7, #KEYS do
+  local newest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if newest[2] then at = math.max(at, tonumber(newest[2])) end
+end
+
 -- Every limit is checked before any is consumed.
-local retryAt, blocked = nil, nil
-for i = 6, #KEYS do
-  local a = 13 + (i - 6) * 3
+local retryAt, blocked, blockedGap = nil, nil, nil
+for i = 7, #KEYS do
+  local a = 13 + (i - 7) * 3
   local name, limit, span = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) + guard
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', at - span)
   local count = redis.call('ZCARD', KEYS[i])
   if count >= limit then
     -- Capacity returns when the entry that makes the log full leaves the window.
     local e = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
-    local at = tonumber(e[2]) + span
-    if retryAt == nil or at > retryAt then retryAt, blocked = at, name end
+    local free = tonumber(e[2]) + span
+    if retryAt == nil or free > retryAt then retryAt, blocked, blockedGap = free, name, span / limit end
   end
 end
 if retryAt ~= nil then
+  local horizon = tonumber(redis.call('HGET', KEYS[6], blocked))
+  if horizon and horizon > retryAt then retryAt = horizon end
+  redis.call('HSET', KEYS[6], blocked, string.format('%d', math.ceil(retryAt + blockedGap)))
   local deferrals = redis.call('HINCRBY', job, 'deferrals', 1)
   redis.call('HSET', job, 'state', 'deferred')
   redis.call('HINCRBY', metrics, taskId .. ':deferred', 1)
@@ -105,13 +123,13 @@ if retryAt ~= nil then
 end
 
 local attempt = redis.call('HINCRBY', job, 'attempts', 1)
-for i = 6, #KEYS do
-  local a = 13 + (i - 6) * 3
-  redis.call('ZADD', KEYS[i], now, jobId .. '#' .. attempt)
+for i = 7, #KEYS do
+  local a = 13 + (i - 7) * 3
+  redis.call('ZADD', KEYS[i], string.format('%d', at), jobId .. '#' .. attempt)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[a + 2]) + guard)
 end
 redis.call('HSET', job, 'state', 'running', 'leaseUntil', string.format('%d', now + leaseMs),
   'startedAt', ARGV[1], 'retried', ARGV[12])
-return cjson.encode({ r = 'claimed', attempt = attempt, params = params })
+return cjson.encode({ r = 'claimed', attempt = attempt, params = params, admittedAt = at })
 `,
 );

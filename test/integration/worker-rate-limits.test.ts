@@ -1,0 +1,103 @@
+// Invariant 3 end to end: no configured limit is exceeded in any sliding window with many concurrent workers,
+// and a denied job is deferred (re-published) without spending its QStash retry budget.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysFor } from '../../lib/store/keys.js';
+import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
+import { startThreadTarget, type ThreadTarget } from '../helpers/thread-target.js';
+import { deliverSigned, jobHash, jobMessage, publishJob, seedUser, writeCatalog } from '../helpers/worker-fixtures.js';
+
+let stack: TestStack;
+let threadTarget: ThreadTarget;
+const keys = () => keysFor(stack.prefix);
+const metric = async (field: string) => Number((await stack.redis.hget(keys().metrics, field)) ?? 0);
+
+/** The largest number of times in any half-open window [t, t + windowMs). */
+function maxInSlidingWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[j]! <= sorted[i]! - windowMs) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+/** Runs `work` over `items` with `concurrency` callers at once. */
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+beforeAll(async () => {
+  const catalog = writeCatalog({ global: '50/1s', capped: '20/1s', one: '1/1s' }, [
+    { id: 'bulk', retries: 3, timeoutMs: 5000 },
+    { id: 'bulk_capped', retries: 3, timeoutMs: 5000, rateLimits: ['capped'] },
+    { id: 'single', retries: 0, rateLimits: ['one'] },
+  ]);
+  threadTarget = await startThreadTarget();
+  stack = await startStack({ env: { STAGGER_CATALOG_PATH: catalog, STAGGER_TARGET_BASE_URL: threadTarget.url } });
+  await seedUser(stack, 'u', { bulk: { note: 'b' }, bulk_capped: { note: 'c' }, single: { note: 's' } });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await threadTarget?.close();
+});
+
+describe('rate limits', () => {
+  it('never lets more than the limit reach the target in any sliding second with 64 concurrent workers', async () => {
+    const jobs = [
+      ...Array.from({ length: 400 }, (_, i) => jobMessage('bulk', 'u', `b${String(i).padStart(4, '0')}`)),
+      ...Array.from({ length: 200 }, (_, i) => jobMessage('bulk_capped', 'u', `c${String(i).padStart(4, '0')}`)),
+    ];
+    const firstAnswers: Record<string, number> = {};
+    await pool(jobs, 64, async (m) => {
+      const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify(m));
+      const { outcome } = (await res.json()) as { outcome: string };
+      firstAnswers[`${res.status} ${outcome}`] = (firstAnswers[`${res.status} ${outcome}`] ?? 0) + 1;
+    });
+    // Every first delivery is acknowledged: run now, or deferred and re-published.
+    expect(Object.keys(firstAnswers).sort()).toEqual(['200 deferred', '200 succeeded']);
+
+    await waitFor(
+      async () => ((await metric('bulk:succeeded')) === 400 && (await metric('bulk_capped:succeeded')) === 200 ? true : undefined),
+      90_000,
+      'all 600 jobs to succeed',
+    );
+    const hits = (await threadTarget.hits()).filter((h) => h.path.startsWith('/t/bulk'));
+    // Exactly once each: no job lost to a deferral, none run twice.
+    expect(hits).toHaveLength(600);
+    expect(new Set(hits.map((h) => h.path)).size).toBe(600);
+    expect(maxInSlidingWindow(hits.map((h) => h.at), 1000)).toBeLessThanOrEqual(50);
+    const capped = hits.filter((h) => h.path.startsWith('/t/bulk_capped/'));
+    expect(maxInSlidingWindow(capped.map((h) => h.at), 1000)).toBeLessThanOrEqual(20);
+    // The limiter was really under pressure, and kept the target busy (not a trickle).
+    expect(await metric('bulk:deferred')).toBeGreaterThan(100);
+    expect(maxInSlidingWindow(hits.map((h) => h.at), 1000)).toBeGreaterThanOrEqual(30);
+    expect(await metric('bulk:failed')).toBe(0);
+  }, 120_000);
+
+  it('defers a denied job without spending its retry budget (Upstash-Retried stays 0, retries: 0 suffices)', async () => {
+    const jobs = Array.from({ length: 5 }, (_, i) => jobMessage('single', 'u', `s${i}`));
+    // retries: 0 — had a deferral been a failed delivery, QStash would have dead-lettered the job.
+    await Promise.all(jobs.map((m) => publishJob(stack, m, { retries: 0 })));
+    const states = await waitFor(
+      async () => {
+        const all = await Promise.all(jobs.map((m) => jobHash(stack, m.jobId)));
+        return all.every((h) => h['state'] === 'succeeded') ? all : undefined;
+      },
+      30_000,
+      'five single jobs',
+    );
+    for (const h of states) expect([h['attempts'], h['retried']]).toEqual([1, 0]);
+    expect(states.filter((h) => Number(h['deferrals'] ?? 0) >= 1).length).toBeGreaterThanOrEqual(4);
+    expect(await stack.redis.zcard(keys().deadLetters)).toBe(0);
+    const times = (await threadTarget.hits()).filter((h) => h.path.startsWith('/t/single/')).map((h) => h.at);
+    expect(times).toHaveLength(5);
+    expect(maxInSlidingWindow(times, 1000)).toBe(1);
+  }, 60_000);
+});
