@@ -3,6 +3,19 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startMemorySampler, type MemoryReport } from './memory.js';
 
+/**
+ * `--import tsx --expose-gc`, plus `--cpu-prof` into $BENCH_CPU_PROF when that is set: each child (a side of
+ * a scenario, the bridge, a broker) then writes a .cpuprofile on exit, for `node --cpu-prof`-style analysis.
+ */
+export function childExecArgv(): string[] {
+  const dir = process.env['BENCH_CPU_PROF'];
+  // --expose-gc only lets the child measure what survives a full collection; it changes no GC behaviour.
+  const base = ['--import', 'tsx', '--expose-gc'];
+  // $BENCH_CHILD_NODE_FLAGS: extra flags for experiments, e.g. "--max-old-space-size=48".
+  const extra = (process.env['BENCH_CHILD_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+  return dir ? [...base, ...extra, '--cpu-prof', `--cpu-prof-dir=${dir}`] : [...base, ...extra];
+}
+
 type ChildAnswer<T> = { ok: true; result: T; memory: MemoryReport } | { ok: false; error: string };
 
 export interface ChildResult<T> {
@@ -15,7 +28,7 @@ export function runInChild<I, T>(module: string | URL, input: I, env: Record<str
   const path = module instanceof URL ? fileURLToPath(module) : module;
   return new Promise((resolve, reject) => {
     const child = fork(path, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: childExecArgv(),
       env: { ...process.env, LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

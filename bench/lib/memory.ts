@@ -9,6 +9,8 @@ export interface MemoryReport {
   peakHeapUsedMiB: number;
   /** getrusage maxrss: the process's peak RSS over its whole life, which no sample can miss, MiB. */
   maxRssMiB: number;
+  /** heapUsed after a full collection at the end (needs --expose-gc; else NaN): what the work left live, MiB. */
+  retainedHeapMiB: number;
 }
 
 const MiB = 2 ** 20;
@@ -32,7 +34,10 @@ export function startMemorySampler(intervalMs = 10): MemorySampler {
     stop() {
       clearInterval(timer);
       sample();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
       return {
+        retainedHeapMiB: gc ? process.memoryUsage().heapUsed / MiB : Number.NaN,
         baselineRssMiB: first.rss / MiB,
         peakRssMiB: peakRss / MiB,
         peakHeapUsedMiB: peakHeap / MiB,

@@ -25,6 +25,8 @@ export interface ScenarioReport {
   columns: string[];
   rows: MetricRow[];
   notes: string[];
+  /** Every repetition's own figures, for the JSON only. */
+  raw?: unknown;
 }
 
 export interface BenchReport {

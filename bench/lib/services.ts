@@ -1,6 +1,7 @@
 // Parent side of service-child.ts: start a bridge or broker in its own process, read and reset its counters, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childExecArgv } from './child.js';
 import type { RestCounts } from './counting-proxy.js';
 import type { DeliveryTally, ServiceRequest, ServiceStart } from './service-child.js';
 
@@ -34,7 +35,7 @@ export class ServiceProcess {
 
   static async start(service: ServiceStart): Promise<ServiceProcess> {
     const child = fork(ENTRY, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: childExecArgv(),
       env: { ...process.env, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

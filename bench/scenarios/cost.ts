@@ -41,13 +41,11 @@ async function loadTick(): Promise<Tick> {
   return ((await import('../../functions/scheduler.js')) as { tick: Tick }).tick;
 }
 
-async function staggerCost(ctx: ScenarioContext, jobs: number): Promise<StaggerCost> {
+async function staggerCost(ctx: ScenarioContext, jobs: number, spreadS: number): Promise<StaggerCost> {
   const { env } = ctx;
-  const stack = await startStaggerStack(env, { brokerConcurrency: 32, users: jobs, globalLimit: LIMIT, spread: '10s', countRedis: true });
+  const stack = await startStaggerStack(env, { brokerConcurrency: 32, users: jobs, globalLimit: LIMIT, spread: `${spreadS}s`, countRedis: true });
   try {
     const tick = await loadTick();
-    // A tick in the first seconds of a minute would leave too little of it to be sure the slot is claimed now.
-    if (new Date().getSeconds() > 45) await new Promise((r) => setTimeout(r, (61 - new Date().getSeconds()) * 1000));
     await env.bridge.reset();
     await stack.broker.service.reset();
     await resetCommandStats(env.appAdmin);
@@ -65,13 +63,14 @@ async function staggerCost(ctx: ScenarioContext, jobs: number): Promise<StaggerC
     const broker = await stack.broker.service.counts();
     const stats = await readCommandStats(env.appAdmin);
 
-    // The fixed cost: a tick with nothing due (same minute, slot already claimed) ...
+    // The fixed cost: a tick with nothing due (an empty key prefix), with this catalog ...
+    process.env['STAGGER_KEY_PREFIX'] = `${stack.prefix}idle:`;
+    resetRuntime();
     await env.bridge.reset();
     await tick({}, fakeContext('schedulerTick', 60));
     const idleTickCommands = (await env.bridge.counts()).rest.units;
     // ... and with the 300-type catalog, which reads every type's zone groups each minute.
-    const { path } = writeBenchCatalog('.local/bench');
-    process.env['STAGGER_CATALOG_PATH'] = path;
+    process.env['STAGGER_CATALOG_PATH'] = writeBenchCatalog('.local/bench').path;
     resetRuntime();
     await env.bridge.reset();
     await tick({}, fakeContext('schedulerTick', 60));
@@ -93,7 +92,7 @@ async function staggerCost(ctx: ScenarioContext, jobs: number): Promise<StaggerC
 }
 
 /** BullMQ end to end (addBulk with delays over 10 s, a Worker calling the target), commands counted with MONITOR. */
-async function bullmqCost(env: BenchEnv, jobs: number): Promise<BullmqCost> {
+async function bullmqCost(env: BenchEnv, jobs: number, spreadS: number, idleS: number): Promise<BullmqCost> {
   await env.appAdmin.flushall();
   const target = await env.startTarget({ maxHits: 10_000_000 });
   const connection = { host: '127.0.0.1', port: env.appRedis.port };
@@ -114,7 +113,7 @@ async function bullmqCost(env: BenchEnv, jobs: number): Promise<BullmqCost> {
       await queue.addBulk(
         Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => {
           const userId = benchUser(i + k);
-          const delay = Math.floor((10_000 * (i + k + Math.random())) / jobs);
+          const delay = Math.floor((spreadS * 1000 * (i + k + Math.random())) / jobs);
           const data: JobMessage = { v: 1, jobId: jobIdOf(BENCH_TASK, userId, period), taskId: BENCH_TASK, userId, periodKey: period, notBefore: Date.now() + delay, origin: 'scheduled', backfilled: false, deferrals: 0 };
           return { name: BENCH_TASK, data, opts: { jobId: data.jobId.replaceAll(':', '|'), delay } };
         }),
@@ -134,10 +133,10 @@ async function bullmqCost(env: BenchEnv, jobs: number): Promise<BullmqCost> {
       await waitUntil(async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= jobs, 30_000, 'BullMQ completions');
       const commandsPerJob = topLevel / jobs;
       const commandstatsPerJob = totalCalls(await readCommandStats(env.appAdmin)) / jobs;
-      // A worker with nothing to do still polls: count 10 s of it.
+      // A worker with nothing to do still polls: count a stretch of it.
       topLevel = 0;
-      await new Promise((r) => setTimeout(r, 10_000));
-      const idleCommandsPerMinute = topLevel * 6;
+      await new Promise((r) => setTimeout(r, idleS * 1000));
+      const idleCommandsPerMinute = (topLevel * 60) / idleS;
       return { commandsPerJob, commandstatsPerJob, idleCommandsPerMinute };
     } finally {
       await worker.close();
@@ -154,6 +153,8 @@ export const costScenario: Scenario = {
   title: '5. Cost per job and per million jobs a month',
   async run(ctx) {
     const jobs = ctx.quick ? 300 : 2000;
+    const spreadS = ctx.quick ? 2 : 10;
+    const idleS = ctx.quick ? 3 : 20;
     const stagger: StaggerCost[] = [];
     const bullmq: BullmqCost[] = [];
     const unavailable: Record<string, string> = {};
@@ -162,14 +163,14 @@ export const costScenario: Scenario = {
         if (unavailable[side]) continue;
         try {
           if (side === 'stagger') {
-            const r = await staggerCost(ctx, jobs);
+            const r = await staggerCost(ctx, jobs, spreadS);
             stagger.push(r);
             ctx.progress(
               `rep ${rep + 1}/${ctx.reps} stagger: ${fmt(r.redisPerJob)} Upstash commands/job (scheduler ${fmt(r.schedulerRedisPerJob)}, worker ${fmt(r.workerRedisPerJob)}), ` +
                 `${fmt(r.publishedPerJob)} QStash publishes/job, ${fmt(r.deliveriesPerJob)} deliveries/job; idle tick ${r.idleTickCommands} commands (${r.idleTickCommands300} with 300 types)`,
             );
           } else {
-            const r = await bullmqCost(ctx.env, jobs);
+            const r = await bullmqCost(ctx.env, jobs, spreadS, idleS);
             bullmq.push(r);
             ctx.progress(`rep ${rep + 1}/${ctx.reps} bullmq: ${fmt(r.commandsPerJob)} commands/job sent (${fmt(r.commandstatsPerJob)} executed incl. Lua), idle ${fmt(r.idleCommandsPerMinute)}/min`);
           }
@@ -179,11 +180,11 @@ export const costScenario: Scenario = {
         }
       }
     }
-    return report(ctx, jobs, stagger, bullmq, unavailable);
+    return report(ctx, jobs, spreadS, stagger, bullmq, unavailable);
   },
 };
 
-function report(ctx: ScenarioContext, jobs: number, s: StaggerCost[], b: BullmqCost[], unavailable: Record<string, string>): ScenarioReport {
+function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerCost[], b: BullmqCost[], unavailable: Record<string, string>): ScenarioReport {
   const sc = (pick: (r: StaggerCost) => number, unit?: string) => (s.length ? cell(summarize(s.map(pick)), unit) : na(unavailable['stagger'] ?? 'not run'));
   const bc = (pick: (r: BullmqCost) => number, unit?: string) => (b.length ? cell(summarize(b.map(pick)), unit) : na(unavailable['bullmq'] ?? 'not run'));
   const sm = (pick: (r: StaggerCost) => number) => (s.length ? summarize(s.map(pick)).median : Number.NaN);
@@ -229,7 +230,7 @@ function report(ctx: ScenarioContext, jobs: number, s: StaggerCost[], b: BullmqC
   return {
     id: 'cost',
     title: '5. Cost per job and per million jobs a month',
-    params: { 'jobs per repetition': jobs, 'global limit': LIMIT, reps: ctx.reps },
+    params: { 'jobs per repetition': jobs, 'spread window': `${spreadS} s`, 'global limit': LIMIT, reps: ctx.reps },
     columns: ['stagger', 'BullMQ'],
     rows,
     notes: [
@@ -238,10 +239,11 @@ function report(ctx: ScenarioContext, jobs: number, s: StaggerCost[], b: BullmqC
       'stagger end to end: the scheduler tick function (functions/scheduler.ts) claims the slot of a one-type catalog and fans it out; the broker delivers with 32 in flight to the worker function, ' +
         'which calls the local target. Upstash commands are counted by a proxy in front of the REST bridge, one per command sent (a pipeline of k counts k, a script 1); ' +
         'the sources found do not say whether Upstash bills commands run inside a script: the commandstats row is that upper bound.',
-      'BullMQ: addBulk of the same jobs (delays over 10 s), one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ' +
+      'BullMQ: addBulk of the same jobs (delays over the same window), one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ' +
         'top-level only (Lua-run commands excluded), the commandstats row includes them. BullMQ needs a TCP Redis and a long-running worker process, which this does not price.',
       'The scheduler\'s fixed cost is its minute tick: it reads every task type\'s zone-group counts each minute, so it grows with the catalog, not with the jobs.',
       ...Object.entries(unavailable).map(([side, why]) => `${side} side not available: ${why}`),
     ],
+    raw: { stagger: s, bullmq: b },
   };
 }

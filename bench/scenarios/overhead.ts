@@ -174,6 +174,7 @@ export const overheadScenario: Scenario = {
           'to the local bridge (its own process) and redis-server.',
         'Against Upstash the two Redis round trips cost a network RTT each (same region: ~1–2 ms); locally they are loopback HTTP.',
       ],
+      raw: runs,
     } satisfies ScenarioReport;
   },
 };

@@ -115,7 +115,7 @@ export const ratelimitScenario: Scenario = {
   id: 'ratelimit',
   title: '2. Rate-limit accuracy',
   async run(ctx) {
-    const jobs = ctx.quick ? 600 : 5000;
+    const jobs = ctx.quick ? 400 : 5000;
     const limit = 200;
     const timeoutMs = Math.max(60_000, (jobs / limit) * 4000);
     const runs: Record<Side, RateRun[]> = { stagger: [], bullmq: [] };
@@ -181,5 +181,6 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         'a denied job is re-published for after capacity returns (with jitter), never dropped. BullMQ: `new Worker(q, fn, { concurrency: 32, limiter: { max: 200, duration: 1000 } })`, fn POSTs to the target.',
       ...Object.entries(unavailable).map(([side, why]) => `${side} side not available: ${why}`),
     ],
+    raw: Object.fromEntries(sides.map((s) => [s, runs[s].map(({ arrivals: _arrivals, ...figures }) => figures)])),
   };
 }

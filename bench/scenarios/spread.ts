@@ -86,6 +86,7 @@ export const spreadScenario: Scenario = {
           'Uniform random counts are Poisson(27.8) per second, whose maximum over 3,600 seconds lands near 1.6–1.8× the mean.',
         'QStash delivers at whole seconds (the scheduler publishes ceil(notBefore / 1 s), the worker never starts before notBefore): that shifts each start by under a second and keeps the shape, as the third row shows.',
       ],
+      raw: figures,
     } satisfies ScenarioReport;
   },
 };
