@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [--reps N] [--only fanout,ratelimit,...]`: stagger side by side with BullMQ, and the cost
 // per million jobs. Starts its own redis-servers, prints a line per step, writes bench/results/<date>.{json,md} and latest.md.
 import './lib/quiet.js';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { BenchEnv } from './lib/bench-env.js';
 import { machineInfo, describeMachine } from './lib/machine.js';
@@ -42,6 +43,7 @@ function options() {
 async function main(): Promise<void> {
   const opts = options();
   const started = new Date();
+  const loadAtStart = os.loadavg();
   const t0 = performance.now();
   const log = (line: string) => console.log(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
   log(`mode ${opts.quick ? 'quick' : 'full'}, ${opts.reps} repetition(s) per figure`);
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     reps: opts.reps,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine,
+    loadAverage: { start: loadAtStart, end: os.loadavg() },
     scenarios: reports,
   };
   // A quick or partial run must not overwrite the committed full results.

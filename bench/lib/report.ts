@@ -37,6 +37,8 @@ export interface BenchReport {
   reps: number;
   command: string;
   machine: MachineInfo;
+  /** 1-, 5- and 15-minute load averages when the run started and ended (other work on the machine skews timings). */
+  loadAverage: { start: number[]; end: number[] };
   scenarios: ScenarioReport[];
 }
 
@@ -56,7 +58,11 @@ export function renderMarkdown(report: BenchReport): string {
   const out: string[] = [];
   out.push(`# stagger benchmarks — ${report.date}${report.mode === 'quick' ? ' (quick run)' : ''}`);
   out.push('');
-  out.push(`Machine: ${describeMachine(report.machine)}.`);
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  out.push(
+    `Machine: ${describeMachine(report.machine)}. Load average (1 / 5 / 15 min) at start ${load(report.loadAverage.start)}, ` +
+      `at end ${load(report.loadAverage.end)}.`,
+  );
   out.push('');
   out.push(
     `Command: \`${report.command}\`; ${report.reps} repetitions per figure, stagger and BullMQ alternating ` +

@@ -20,6 +20,10 @@ export interface OverheadRun {
   p99: number;
   mean: number;
   targetP50: number;
+  /** Of the overhead: time spent waiting on the two Redis REST round trips, p50. */
+  redisP50: number;
+  /** Of the overhead: everything else (signature, parse, logic, HTTP client work), p50. */
+  restP50: number;
 }
 
 /** Times every fetch to `origin` (the target), so its share can be taken out of the handler's time. */
@@ -84,11 +88,14 @@ function signedEvent(url: string, message: JobMessage): APIGatewayProxyEventV2 {
 export async function measureOverhead(ctx: ScenarioContext, jobs: number, warmup: number): Promise<OverheadRun> {
   const stack = await startStaggerStack(ctx.env, { brokerConcurrency: 0, users: jobs + warmup, globalLimit: '1000000/1s' });
   const fetches = timeFetchesTo(stack.target.url);
+  const redisCalls = timeFetchesTo(stack.env['UPSTASH_REDIS_REST_URL']!);
   try {
     const { handler } = (await import('../../functions/worker.js')) as { handler: Handler };
     const url = internalUrl(stack.env['STAGGER_PUBLIC_URL']!, JOBS_PATH);
     const overheads: number[] = [];
     const targetTimes: number[] = [];
+    const redisTimes: number[] = [];
+    const others: number[] = [];
     const period = `o${Date.now()}`;
     for (let i = 0; i < jobs + warmup; i++) {
       const userId = benchUser(i);
@@ -105,16 +112,20 @@ export async function measureOverhead(ctx: ScenarioContext, jobs: number, warmup
       };
       const event = signedEvent(url, message);
       fetches.take();
+      redisCalls.take();
       const t0 = performance.now();
       const res = await handler(event, fakeContext('worker', 30));
       const elapsed = performance.now() - t0;
       const targetMs = fetches.take();
+      const redisMs = redisCalls.take();
       if (res.statusCode !== 200 || !String(res.body).includes('"succeeded"')) {
         throw new Error(`worker answered ${res.statusCode} ${String(res.body).slice(0, 200)}`);
       }
       if (i >= warmup) {
         overheads.push(elapsed - targetMs);
         targetTimes.push(targetMs);
+        redisTimes.push(redisMs);
+        others.push(elapsed - targetMs - redisMs);
       }
     }
     if (stack.target.hits.length !== jobs + warmup) throw new Error(`target saw ${stack.target.hits.length} of ${jobs + warmup} calls`);
@@ -123,8 +134,11 @@ export async function measureOverhead(ctx: ScenarioContext, jobs: number, warmup
       p99: percentile(overheads, 99),
       mean: overheads.reduce((a, b) => a + b, 0) / overheads.length,
       targetP50: percentile(targetTimes, 50),
+      redisP50: percentile(redisTimes, 50),
+      restP50: percentile(others, 50),
     };
   } finally {
+    redisCalls.restore();
     fetches.restore();
     await stack.stop();
   }
@@ -142,7 +156,10 @@ export const overheadScenario: Scenario = {
       try {
         const r = await measureOverhead(ctx, jobs, warmup);
         runs.push(r);
-        ctx.progress(`rep ${rep + 1}/${ctx.reps}: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (target's own time p50 ${fmt(r.targetP50)} ms)`);
+        ctx.progress(
+          `rep ${rep + 1}/${ctx.reps}: p50 ${fmt(r.p50)} ms (Redis round trips ${fmt(r.redisP50)}, the rest ${fmt(r.restP50)}), p99 ${fmt(r.p99)} ms; ` +
+            `target's own time p50 ${fmt(r.targetP50)} ms`,
+        );
       } catch (err) {
         unavailable = err instanceof Error ? err.message.split('\n')[0]! : String(err);
         ctx.progress(`not available: ${unavailable}`);
@@ -165,6 +182,8 @@ export const overheadScenario: Scenario = {
         },
         { metric: 'overhead p99', cells: [col((r) => r.p99)] },
         { metric: 'overhead mean', cells: [col((r) => r.mean)] },
+        { metric: '… of which waiting on the Redis REST round trips, p50', cells: [col((r) => r.redisP50)] },
+        { metric: '… of which everything else (signature, parse, logic, HTTP client), p50', cells: [col((r) => r.restP50)] },
         { metric: "target's own time p50 (taken out)", cells: [col((r) => r.targetP50)] },
       ],
       notes: [
