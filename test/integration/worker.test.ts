@@ -1,6 +1,11 @@
 // The worker end to end against the local stack: exactly-once execution, retries, permanent failures, signatures, skips.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogFileSync } from '../../lib/catalog-file.js';
+import { logger } from '../../lib/log.js';
 import { keysFor } from '../../lib/store/keys.js';
+import { JobStore } from '../../lib/worker/job-store.js';
+import { runDelivery } from '../../lib/worker/run-delivery.js';
 import { startStack, TEST_KEYS, waitFor, type TestStack } from '../helpers/stack.js';
 import { deliverSigned, hitsOf, jobHash, jobMessage, publishJob, seedUser, signQStash, writeCatalog } from '../helpers/worker-fixtures.js';
 
@@ -9,10 +14,11 @@ const behaviour = new Map<string, (n: number) => number | Promise<number>>();
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let stack: TestStack;
+let catalogPath: string;
 const keys = () => keysFor(stack.prefix);
 
 beforeAll(async () => {
-  const catalog = writeCatalog({ global: '1000/1s' }, [
+  const catalog = (catalogPath = writeCatalog({ global: '1000/1s' }, [
     { id: 'ping', timeoutMs: 1000 },
     { id: 'flaky', retries: 3 },
     { id: 'slow', timeoutMs: 2000 },
@@ -20,7 +26,7 @@ beforeAll(async () => {
     { id: 'sleepy', retries: 1, timeoutMs: 300 },
     { id: 'paused_task' },
     { id: 'off', enabled: false },
-  ]);
+  ]));
   stack = await startStack({
     env: { STAGGER_CATALOG_PATH: catalog },
     target: {
@@ -198,6 +204,27 @@ describe('worker: signatures and bad input write nothing', () => {
   });
 });
 
+describe('worker: fuzzed signed bodies', () => {
+  it('answers any signed body with 200 or a non-retryable 489, never a 5xx QStash would retry forever', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ v: fc.constant(1), jobId: fc.string(), taskId: fc.string(), userId: fc.string(), periodKey: fc.string(), notBefore: fc.integer(), origin: fc.string() }, { requiredKeys: [] }),
+          fc.string(),
+        ),
+        async (value) => {
+          const body = typeof value === 'string' ? value : JSON.stringify(value);
+          const res = await deliverSigned(stack, '/internal/jobs', body ?? 'null');
+          expect([200, 489]).toContain(res.status);
+          if (res.status === 489) expect(res.headers.get('upstash-nonretryable-error')).toBe('true');
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe('worker: jobs that must not run', () => {
   it.each([
     ['the user no longer has the task', 'bob', 'ping', 'task_not_enabled'],
@@ -267,5 +294,41 @@ describe('operator reads', () => {
   it('refuses operator routes without the admin key', async () => {
     const res = await fetch(`${stack.api.url}/v1/dead-letters`);
     expect(res.status).toBe(401);
+  });
+});
+
+describe('cost', () => {
+  it('spends two Redis round trips and one target call on a job that runs, one round trip on a duplicate', async () => {
+    const calls: string[] = [];
+    // Every client call is one REST request (auto-pipelining may merge concurrent ones, never split one).
+    const counted = new Proxy(stack.redis, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls.push(String(prop));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const published: unknown[] = [];
+    const deps = {
+      store: new JobStore(counted, keys()),
+      publisher: { publish: async (m: unknown) => (published.push(m), 'msg') },
+      catalog: loadCatalogFileSync(catalogPath, process.env),
+      log: () => logger,
+    };
+    // Scripts are cached server-wide after their first EVAL: warm them as any earlier job would have.
+    await runDelivery(deps, { message: jobMessage('ping', 'alice', 'p-cost-warm'), messageId: 'msg_warm', retried: 0 });
+    calls.length = 0;
+    const m = jobMessage('ping', 'alice', 'p-cost');
+    const verdict = await runDelivery(deps, { message: m, messageId: 'msg_cost', retried: 0 });
+    expect(verdict).toMatchObject({ kind: 'ack', outcome: 'succeeded' });
+    expect(calls).toEqual(['evalsha', 'evalsha']);
+    expect(hitsOf(stack, 'ping', 'alice', 'p-cost')).toHaveLength(1);
+    calls.length = 0;
+    expect(await runDelivery(deps, { message: m, messageId: 'msg_cost2', retried: 0 })).toMatchObject({ outcome: 'duplicate' });
+    expect(calls).toEqual(['evalsha']);
+    expect(published).toEqual([]);
   });
 });

@@ -1,0 +1,138 @@
+// Invariant 5: a job that keeps failing ends in the dead letters with its last error, and replays from the admin API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysFor } from '../../lib/store/keys.js';
+import { DeadLetterStore } from '../../lib/worker/dead-letters.js';
+import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
+import { deliverSigned, hitsOf, jobHash, jobMessage, publishJob, seedUser, writeCatalog } from '../helpers/worker-fixtures.js';
+
+const behaviour = new Map<string, (n: number) => number>();
+let stack: TestStack;
+const keys = () => keysFor(stack.prefix);
+
+interface DeadLetterJson {
+  id: string;
+  jobId: string;
+  lastStatus: number;
+  lastError: string;
+  attempts: number;
+  reason: string;
+  deadAt: string;
+  message: { origin: string };
+}
+
+beforeAll(async () => {
+  const catalog = writeCatalog({}, [{ id: 'broken', retries: 2 }, { id: 'refused', retries: 3 }]);
+  stack = await startStack({
+    env: { STAGGER_CATALOG_PATH: catalog },
+    target: { respond: (hit, n) => behaviour.get(hit.path.split('/')[2] ?? '')?.(n) ?? 200 },
+  });
+  await seedUser(stack, 'dora', { broken: { note: '-' }, refused: { note: '-' } });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function listDeadLetters(query = ''): Promise<{ items: DeadLetterJson[]; nextCursor: string | null }> {
+  const res = await stack.admin(`/v1/dead-letters${query}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as { items: DeadLetterJson[]; nextCursor: string | null };
+}
+
+describe('dead letters', () => {
+  it('stores a job that always fails with its last error after the retries, and replays it once fixed', async () => {
+    behaviour.set('broken', () => 502);
+    const m = jobMessage('broken', 'dora', 'p-dl');
+    await publishJob(stack, m, { retries: 2 });
+    const dl = await waitFor(async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId), 15_000, 'the dead letter');
+    expect(dl).toMatchObject({ id: m.jobId, lastStatus: 502, attempts: 3, reason: 'retries_exhausted' });
+    expect(dl.lastError).toMatch(/^HTTP 502/);
+    expect(hitsOf(stack, 'broken', 'dora', 'p-dl')).toHaveLength(3);
+    expect((await jobHash(stack, m.jobId))['state']).toBe('dead');
+
+    behaviour.set('broken', () => 200);
+    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' });
+    expect(replay.status).toBe(202);
+    const job = await waitFor(async () => {
+      const r = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(m.jobId)}`)).json()) as { state: string };
+      return r.state === 'succeeded' ? (r as Record<string, unknown>) : undefined;
+    });
+    expect(job).toMatchObject({ attempts: 1, replays: 1, origin: 'replay', lastStatus: 200 });
+    expect(hitsOf(stack, 'broken', 'dora', 'p-dl')).toHaveLength(4);
+    expect((await listDeadLetters()).items.map((d) => d.jobId)).not.toContain(m.jobId);
+    // Replaying again finds nothing to replay.
+    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('ignores a failure callback from before a replay (it must not kill the replayed job)', async () => {
+    const m = jobMessage('broken', 'dora', 'p-stale');
+    behaviour.set('broken', () => 502);
+    await publishJob(stack, m, { retries: 0 });
+    await waitFor(async () => ((await jobHash(stack, m.jobId))['state'] === 'dead' ? true : undefined));
+    behaviour.set('broken', () => 200);
+    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(m.jobId)}/replay`, { method: 'POST' })).status).toBe(202);
+    await waitFor(async () => ((await jobHash(stack, m.jobId))['state'] === 'succeeded' ? true : undefined));
+    // A late copy of the old callback (origin scheduled, created before the replay).
+    const late = { status: 502, sourceMessageId: 'msg_old', sourceBody: Buffer.from(JSON.stringify(m)).toString('base64'), createdAt: Date.now() - 60_000 };
+    const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(late));
+    expect([res.status, await res.json()]).toEqual([200, { outcome: 'ignored', jobId: m.jobId }]);
+    expect((await jobHash(stack, m.jobId))['state']).toBe('succeeded');
+    // Same while the replayed run is still failing and being retried: stale, not dead.
+    await stack.redis.hset(keys().job(m.jobId), { state: 'failed' });
+    const again = await deliverSigned(stack, '/internal/failures', JSON.stringify(late));
+    expect(await again.json()).toEqual({ outcome: 'stale', jobId: m.jobId });
+    expect((await jobHash(stack, m.jobId))['state']).toBe('failed');
+    expect(await stack.redis.zscore(keys().deadLetters, m.jobId)).toBeNull();
+  });
+
+  it('acknowledges a failure callback whose source is not a job message and writes nothing', async () => {
+    const before = await stack.redis.zcard(keys().deadLetters);
+    const cb = { status: 500, sourceMessageId: 'msg_x', sourceBody: Buffer.from('{"hello":"world"}').toString('base64') };
+    const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
+    expect([res.status, await res.json()]).toEqual([200, { outcome: 'not_a_job' }]);
+    expect(await stack.redis.zcard(keys().deadLetters)).toBe(before);
+  });
+
+  it('pages dead letters newest first without repeats, and refuses a forged cursor', async () => {
+    behaviour.set('refused', () => 410);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const m = jobMessage('refused', 'dora', `p-page-${i}`);
+      ids.push(m.jobId);
+      const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify(m));
+      expect(res.status).toBe(489);
+    }
+    const seen: DeadLetterJson[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: DeadLetterJson[]; nextCursor: string | null } = await listDeadLetters(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const seenIds = seen.map((d) => d.id);
+    expect(new Set(seenIds).size).toBe(seenIds.length);
+    expect(seenIds.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+    const times = seen.map((d) => Date.parse(d.deadAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect((await stack.admin('/v1/dead-letters?cursor=forged')).status).toBe(400);
+    expect((await stack.admin('/v1/dead-letters?limit=0')).status).toBe(400);
+  });
+
+  it('deletes a dead letter for good', async () => {
+    const id = jobMessage('refused', 'dora', 'p-page-0').jobId;
+    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await listDeadLetters('?limit=100')).items.map((d) => d.id)).not.toContain(id);
+    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('keeps the dead letter when the replay cannot be published', async () => {
+    const id = jobMessage('refused', 'dora', 'p-page-1').jobId;
+    const store = new DeadLetterStore(stack.redis, keys());
+    const failing = { publish: () => Promise.reject(new Error('QStash down')) };
+    await expect(store.replay(id, failing, 3)).rejects.toThrow(/could not publish/);
+    expect((await listDeadLetters('?limit=100')).items.map((d) => d.id)).toContain(id);
+    expect((await jobHash(stack, id))['state']).toBe('dead');
+  });
+});
