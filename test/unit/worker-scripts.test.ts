@@ -1,0 +1,44 @@
+// The worker's Lua scripts: pinned hashes (a changed script is a reviewed change), documented headers, declared keys only.
+import { describe, expect, it } from 'vitest';
+import { WORKER_SCRIPTS } from '../../lib/worker/lua/index.js';
+import { sortableId } from '../../lib/util/sortable-id.js';
+import fc from 'fast-check';
+
+const PINNED: Record<string, string> = {
+  startJob: '1c2e519a392ba9948906b4c037db9e629e312534',
+  recordRun: '6d99bcad83229c477b4e02c910d062d13e40389c',
+  releaseClaim: '7332217b33283d30751304f16856ae6465cae097',
+  deadLetterJob: '8ee303bfa4484c8b5a6842ec0b7bc33e21dac9fa',
+  replayDeadLetter: '662e20e77121f208a971a2262235e37ed380a28d',
+  restoreDeadLetter: 'de4cb8c6acfa5d50fcc895946a7a324448506347',
+  deleteDeadLetter: '7ba93caeb0b501c4e6b3984f7ae224a05fb1317e',
+};
+
+describe('worker scripts', () => {
+  it('keeps each script at its pinned SHA-1', () => {
+    expect(Object.fromEntries(WORKER_SCRIPTS.map((s) => [s.name, s.sha1]))).toEqual(PINNED);
+  });
+
+  it('documents KEYS, ARGV and the output, and touches keys only through KEYS', () => {
+    for (const script of WORKER_SCRIPTS) {
+      expect(script.text, script.name).toMatch(/Input:[\s\S]*KEYS\[1\][\s\S]*ARGV\[1\][\s\S]*Output/);
+      const used = [...script.text.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
+      expect(Math.max(...used), script.name).toBe(script.numKeys);
+      // No key built from a prefix inside Lua: Upstash locks and routes by the declared keys.
+      expect(script.text, script.name).not.toMatch(/prefix\s*\.\./);
+    }
+  });
+});
+
+describe('sortableId', () => {
+  it('sorts by creation time as a plain string', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 0, max: 2 ** 47 }), (a, b) => {
+        fc.pre(a !== b);
+        const [x, y] = [sortableId(a), sortableId(b)];
+        expect(x.length).toBe(16);
+        expect(x < y).toBe(a < b);
+      }),
+    );
+  });
+});
