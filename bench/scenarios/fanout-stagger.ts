@@ -1,10 +1,13 @@
 // stagger side of the fan-out: one real scheduler tick (lib/scheduler runTick with the runtime's deps: REST Redis,
 // the real @upstash/qstash Client) at the plan's tick, fanning every due slot out into the local broker.
-import { resetRuntime } from '../../lib/runtime.js';
+import { resetRuntime, runtime } from '../../lib/runtime.js';
+import { DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
+import { planJobs } from '../../lib/scheduler/plan-jobs.js';
+import { QStashPublisher } from '../../lib/scheduler/publisher.js';
 import { clockFrom, schedulerDeps } from '../../lib/scheduler/runtime-deps.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import type { FanoutSideResult } from './fanout-bullmq.js';
-import type { FanoutPlan } from './fanout-plan.js';
+import { userId, type FanoutPlan } from './fanout-plan.js';
 
 export interface StaggerFanoutInput {
   plan: FanoutPlan;
@@ -33,4 +36,32 @@ export async function staggerFanout(input: StaggerFanoutInput): Promise<FanoutSi
     );
   }
   return { jobs: summary.published, elapsedMs };
+}
+
+/**
+ * The ceiling the local broker sets: the same jobs, pages and QStash batches as the fan-out (scheduler's planJobs and
+ * QStashPublisher, its slot concurrency and page size), with no Redis reads, no lock and no checkpoints.
+ */
+export async function brokerIngest(input: StaggerFanoutInput): Promise<FanoutSideResult> {
+  Object.assign(process.env, input.env);
+  resetRuntime();
+  const rt = runtime();
+  const publisher = new QStashPublisher(rt.qstash, rt.config.STAGGER_PUBLIC_URL);
+  const pageSize = rt.config.STAGGER_FANOUT_PAGE_SIZE;
+  const slots = [...input.plan.slots];
+  let jobs = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (let slot = slots.shift(); slot; slot = slots.shift()) {
+      const window = { taskId: slot.taskId, periodKey: slot.periodKey, backfilled: false, startAt: slot.dueAtMs, windowMs: slot.spreadMs, total: slot.users };
+      for (let rank = 0; rank < slot.users; rank += pageSize) {
+        const ids = Array.from({ length: Math.min(pageSize, slot.users - rank) }, (_, i) => userId(rank + i));
+        const page = planJobs(window, ids, rank, input.plan.tickMs, Math.random);
+        await publisher.publishJobs(page, 3);
+        jobs += page.length;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DEFAULT_SETTINGS.slotConcurrency }, worker));
+  return { jobs, elapsedMs: performance.now() - started };
 }
