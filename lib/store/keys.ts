@@ -30,6 +30,7 @@ export function keysFor(prefix: string) {
     deadLetters: `${prefix}dlq`, // zset: dead-letter id -> time
     deadLetter: (id: string) => `${prefix}dlq:${id}`, // hash
     metrics: `${prefix}metrics`, // hash of counters
-    ratelimit: (name: string) => `${prefix}rl:${name}`,
+    ratelimit: (name: string) => `${prefix}rl:${name}`, // zset: sliding log of admissions (member job#attempt -> ms)
+    deferralHorizons: `${prefix}rl:_horizons`, // hash: limit name -> next free deferral slot (ms); `_` never starts a limit name
   };
 }

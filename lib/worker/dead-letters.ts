@@ -136,12 +136,6 @@ export class DeadLetterStore {
     return { outcome, jobId: message.jobId };
   }
 
-  async get(id: string): Promise<DeadLetter | undefined> {
-    const raw = await this.redis.hgetall<Record<string, unknown>>(this.keys.deadLetter(id));
-    if (!raw || Object.keys(raw).length === 0 || raw['status'] !== 'dead') return undefined;
-    return view(id, raw);
-  }
-
   /** Newest first. `cursor` is the `nextCursor` of the previous page. */
   async list(cursor: { s: number; id: string } | undefined, limit: number): Promise<DeadLetterPage> {
     const key = this.keys.deadLetters;

@@ -21,9 +21,6 @@ export const JOB_POLICY = {
   errorMaxChars: 500,
 } as const;
 
-/** Under `rl:`; no limit can have this name (catalog limit keys start with a letter). */
-export const DEFERRAL_HORIZONS = '_horizons';
-
 export type StartResult =
   | { kind: 'duplicate'; state: string }
   | { kind: 'busy'; leaseUntil: number }
@@ -108,7 +105,7 @@ export class JobStore {
         k.userTasks(m.userId),
         k.pausedTasks,
         k.metrics,
-        k.ratelimit(DEFERRAL_HORIZONS),
+        k.deferralHorizons,
         ...limits.map((l) => k.ratelimit(l.name)),
       ],
       [

@@ -8,7 +8,7 @@ const PINNED: Record<string, string> = {
   startJob: '1c2e519a392ba9948906b4c037db9e629e312534',
   recordRun: '6d99bcad83229c477b4e02c910d062d13e40389c',
   releaseClaim: '7332217b33283d30751304f16856ae6465cae097',
-  deadLetterJob: '8ee303bfa4484c8b5a6842ec0b7bc33e21dac9fa',
+  deadLetterJob: 'b474ee1c5b49a117451b92b713d23da9246bd6b0',
   replayDeadLetter: '662e20e77121f208a971a2262235e37ed380a28d',
   restoreDeadLetter: 'de4cb8c6acfa5d50fcc895946a7a324448506347',
   deleteDeadLetter: '7ba93caeb0b501c4e6b3984f7ae224a05fb1317e',

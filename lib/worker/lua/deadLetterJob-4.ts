@@ -32,7 +32,8 @@ local cur = redis.call('HMGET', job, 'state', 'replayedAt', 'lastStatus', 'lastE
 local state = cur[1]
 if state == 'succeeded' or state == 'skipped' then return 'ignored' end
 local replayedAt = tonumber(cur[2])
-if replayedAt and (ARGV[4] ~= 'replay' or tonumber(ARGV[5]) < replayedAt - tonumber(ARGV[11])) then
+local createdAt = tonumber(ARGV[5])
+if replayedAt and (ARGV[4] ~= 'replay' or (createdAt > 0 and createdAt < replayedAt - tonumber(ARGV[11]))) then
   return 'stale'
 end
 
