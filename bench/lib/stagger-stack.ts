@@ -13,8 +13,8 @@ export const BENCH_TASK = 'bench_job';
 export const benchUser = (i: number): string => `b${String(i).padStart(6, '0')}`;
 
 /**
- * One task type that runs every minute in UTC, spread over `spread`, POSTing to the target; only the
- * `global` limit applies (set per scenario with STAGGER_RATE_LIMIT_GLOBAL).
+ * One task type that runs every minute in UTC, spread over `spread`, POSTing to the target, under a chain of two
+ * limits: `global` and the task's own `bench_api` (set per scenario with STAGGER_RATE_LIMIT_GLOBAL / _BENCH_API).
  */
 export function writeBenchJobCatalog(dir: string, spread = '10s'): string {
   mkdirSync(dir, { recursive: true });
@@ -27,6 +27,7 @@ baseUrl: http://127.0.0.1:4000
 allowedHosts: [127.0.0.1, localhost]
 rateLimits:
   global: { limit: 200, window: 1s }
+  bench_api: { limit: 1000, window: 1s }
 tasks:
   - id: ${BENCH_TASK}
     description: A bench job that POSTs to the recording target.
@@ -39,6 +40,7 @@ tasks:
       body: { userId: '{{userId}}', period: '{{periodKey}}' }
     timeoutMs: 10000
     retries: 3
+    rateLimits: [bench_api]
 `,
   );
   return path;
@@ -61,6 +63,8 @@ export interface StaggerStackOptions {
   users: number;
   /** STAGGER_RATE_LIMIT_GLOBAL, e.g. "200/1s". */
   globalLimit: string;
+  /** STAGGER_RATE_LIMIT_BENCH_API, the task's own limit (second in the chain); default as loose as the global one. */
+  taskLimit?: string;
   spread?: string;
   /** Route Upstash Redis through the bridge's counting proxy (one more local HTTP hop). */
   countRedis?: boolean;
@@ -76,6 +80,7 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
   const fns = await env.startFunctions(broker, target.url, {
     STAGGER_CATALOG_PATH: catalogPath,
     STAGGER_RATE_LIMIT_GLOBAL: o.globalLimit,
+    STAGGER_RATE_LIMIT_BENCH_API: o.taskLimit ?? o.globalLimit,
   }, o.countRedis ?? false);
   await seedPreferences(env.appAdmin, {
     prefix: fns.prefix,

@@ -49,7 +49,7 @@ function jobMessage(i: number, notBefore: number): JobMessage {
 }
 
 async function staggerSide(env: BenchEnv, jobs: number, limit: number, timeoutMs: number): Promise<RateRun> {
-  const stack = await startStaggerStack(env, { brokerConcurrency: CONCURRENCY, users: jobs, globalLimit: `${limit}/1s` });
+  const stack = await startStaggerStack(env, { brokerConcurrency: CONCURRENCY, users: jobs, globalLimit: `${limit}/1s`, taskLimit: `${limit * 2}/1s` });
   try {
     // All due at one whole second, ahead enough that (nearly) every publish is stored before the first delivery;
     // published in QStash batches by the scheduler's own publisher.
@@ -177,7 +177,7 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         'Achieved rate = (arrivals − 1) / (last − first arrival).',
       'A sliding window is anchored at every arrival ([t, t + 1 s)); zero windows over the limit means no 1-second stretch anywhere held more than the limit. ' +
         'Calendar seconds are windows aligned to whole seconds, what a fixed-window limiter counts.',
-      'stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, sliding-log limiter in one script, HTTP call, record); ' +
+      'stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task\'s own 400/s — in one script, HTTP call, record); ' +
         'a denied job is re-published for after capacity returns (with jitter), never dropped. BullMQ: `new Worker(q, fn, { concurrency: 32, limiter: { max: 200, duration: 1000 } })`, fn POSTs to the target.',
       ...Object.entries(unavailable).map(([side, why]) => `${side} side not available: ${why}`),
     ],
