@@ -12,16 +12,21 @@ export async function snapshot(redis: Redis, prefix: string): Promise<Record<str
     keys.push(...page.map(String));
   } while (cursor !== '0');
   keys.sort();
+  // Issued together so the client's auto-pipelining batches them: two round trips, not two per key.
+  const types = await Promise.all(keys.map((key) => redis.type(key)));
+  const values = await Promise.all(
+    keys.map(async (key, i): Promise<unknown> => {
+      const type = types[i];
+      if (type === 'string') return redis.get(key);
+      if (type === 'hash') return sortObject(pairs(await redis.hgetall(key)));
+      if (type === 'set') return (await redis.smembers(key)).map(String).sort();
+      if (type === 'zset') return redis.zrange(key, 0, -1, { withScores: true });
+      if (type === 'list') return redis.lrange(key, 0, -1);
+      return `<${type}>`;
+    }),
+  );
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
-    const type = await redis.type(key);
-    if (type === 'string') out[key] = await redis.get(key);
-    else if (type === 'hash') out[key] = sortObject(pairs(await redis.hgetall(key)));
-    else if (type === 'set') out[key] = (await redis.smembers(key)).map(String).sort();
-    else if (type === 'zset') out[key] = await redis.zrange(key, 0, -1, { withScores: true });
-    else if (type === 'list') out[key] = await redis.lrange(key, 0, -1);
-    else out[key] = `<${type}>`;
-  }
+  keys.forEach((key, i) => (out[key] = values[i]));
   return out;
 }
 
