@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function seed(prefix: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: 'seed-token', STAGGER_KEY_PREFIX: prefix };
+  const env: NodeJS.ProcessEnv = { ...process.env, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: 'seed-token', STAGGER_KEY_PREFIX: prefix };
   delete env['STAGGER_DISABLED_TASKS'];
   try {
     const { stdout, stderr } = await run('node_modules/.bin/tsx', ['scripts/seed.ts', ...args], { env, timeout: 120_000 });
