@@ -48,7 +48,8 @@ describe('admin API', () => {
   it('refuses every admin route without a key or with a wrong key, before looking at the input', async () => {
     await put('/v1/users/auth_user', { zone: 'UTC' });
     for (const route of Object.values(ADMIN_ROUTES)) {
-      for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: TEST_KEYS.adminKey }]) {
+      const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: TEST_KEYS.adminKey }];
+      for (const headers of attempts) {
         await unchanged(async () => {
           // Invalid bodies and queries too: auth comes first, so they must still be 401.
           const res = await fetch(`${stack.api.url}${concrete(route.path)}?limit=bad`, {
