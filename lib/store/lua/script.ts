@@ -26,6 +26,16 @@ export async function runScript(
   if (keys.length !== script.numKeys) {
     throw new Error(`${script.name} takes ${script.numKeys} keys, got ${keys.length}`);
   }
+  return evalScript(redis, script, keys, args);
+}
+
+/** EVALSHA, then EVAL on NOSCRIPT, without checking the key count (callers check it their way). */
+export async function evalScript(
+  redis: ScriptRedis,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
   const argv = args.map(String);
   try {
     return await redis.evalsha(script.sha1, [...keys], argv);

@@ -1,5 +1,5 @@
 // Runs a script whose key count varies per call (fixed keys, then one per rate limit): EVALSHA, then EVAL on NOSCRIPT.
-import type { LuaScript, ScriptRedis } from '../../store/lua/script.js';
+import { evalScript, type LuaScript, type ScriptRedis } from '../../store/lua/script.js';
 
 export async function runVariadicScript(
   redis: ScriptRedis,
@@ -10,11 +10,5 @@ export async function runVariadicScript(
   if (keys.length < script.numKeys) {
     throw new Error(`${script.name} takes at least ${script.numKeys} keys, got ${keys.length}`);
   }
-  const argv = args.map(String);
-  try {
-    return await redis.evalsha(script.sha1, [...keys], argv);
-  } catch (err) {
-    if (!(err instanceof Error) || !/NOSCRIPT/i.test(err.message)) throw err;
-    return await redis.eval(script.text, [...keys], argv);
-  }
+  return evalScript(redis, script, keys, args);
 }
