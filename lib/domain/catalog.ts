@@ -111,6 +111,8 @@ function taskSchema(ctx: CatalogContext) {
         )
         .default([]),
       enabled: z.boolean().default(true),
+      /** After missed ticks: run the latest missed period once, late (`latest`), or skip it (`none`). */
+      catchUp: z.enum(['latest', 'none']).default('latest'),
     })
     .superRefine((task, zctx) => {
       const periodMs = shortestPeriodMs(task.schedule);

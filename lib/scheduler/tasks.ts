@@ -1,15 +1,7 @@
 // Adapter from the task catalog to what the scheduler reads of a task type (enabled tasks only).
 import { GLOBAL_RATE_LIMIT, type Catalog, type Task } from '../domain/catalog.js';
-import type { CatchUpPolicy, SchedulableTask } from './plan.js';
+import type { SchedulableTask } from './plan.js';
 import type { RateLimitRule } from './plan-spread.js';
-
-/**
- * `catchUp` is read optionally: the catalog schema does not declare it (yet), so until it does,
- * every task gets the default `latest`. A value other than `none` also reads as `latest`.
- */
-function catchUpOf(task: Task): CatchUpPolicy {
-  return (task as { catchUp?: unknown }).catchUp === 'none' ? 'none' : 'latest';
-}
 
 export function schedulableTask(task: Task, limits: Catalog['rateLimits']): SchedulableTask {
   const rules: RateLimitRule[] = [];
@@ -23,7 +15,7 @@ export function schedulableTask(task: Task, limits: Catalog['rateLimits']): Sche
     zone: task.zone,
     spreadMs: task.spreadMs,
     retries: task.retries,
-    catchUp: catchUpOf(task),
+    catchUp: task.catchUp,
     rateLimits: rules,
   };
 }

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalogFile, loadCatalogFileSync } from '../../lib/catalog-file.js';
 import { CatalogError, parseCatalog, zoneOf, type Catalog, type Task } from '../../lib/domain/catalog.js';
 import { TargetError, renderTarget } from '../../lib/domain/target.js';
+import { planSlot } from '../../lib/scheduler/plan.js';
+import { schedulableTasks } from '../../lib/scheduler/tasks.js';
 import { generateCatalogYaml } from '../../scripts/generate-catalog.js';
 
 const SHIPPED = readFileSync('config/tasks.yaml', 'utf8');
@@ -92,8 +94,8 @@ describe('defaults and normalised values', () => {
   const catalog = parseCatalog(HEADER + task('a'), {});
   const [a] = catalog.tasks as [Task];
 
-  it('fills timeoutMs 10000, retries 3, no rate limits, enabled', () => {
-    expect([a.timeoutMs, a.retries, a.rateLimits, a.enabled]).toEqual([10_000, 3, [], true]);
+  it('fills timeoutMs 10000, retries 3, no rate limits, enabled, catchUp latest', () => {
+    expect([a.timeoutMs, a.retries, a.rateLimits, a.enabled, a.catchUp]).toEqual([10_000, 3, [], true, 'latest']);
   });
 
   it('turns durations into milliseconds and the offset into numbers', () => {
@@ -105,6 +107,35 @@ describe('defaults and normalised values', () => {
       at: '07:00',
       offset: { day: 0, hour: 7, minute: 0 },
     });
+  });
+});
+
+describe('catchUp', () => {
+  it('takes latest or none, and the scheduler plans with what the catalog says', () => {
+    const catalog = parseCatalog(HEADER + task('a', { catchUp: 'none' }) + task('b', { catchUp: 'latest' }) + task('c'), {});
+    expect(catalog.tasks.map((t) => t.catchUp)).toEqual(['none', 'latest', 'latest']);
+    const tasks = schedulableTasks(catalog);
+    expect([...tasks.values()].map((t) => [t.id, t.catchUp])).toEqual([
+      ['a', 'none'],
+      ['b', 'latest'],
+      ['c', 'latest'],
+    ]);
+  });
+
+  it('refuses any other value, naming the field', () => {
+    expect(problemsOf(HEADER + task('a', { catchUp: 'all' }))).toEqual([
+      'tasks[0].catchUp: Invalid option: expected one of "latest"|"none"',
+    ]);
+  });
+
+  it('skips a late period of a catchUp none task and runs the one of a catchUp latest task', () => {
+    const text = HEADER + task('quiet', { schedule: '{ every: hour }', spread: '10m', catchUp: 'none' }) + task('eager', { schedule: '{ every: hour }', spread: '10m' });
+    const tasks = schedulableTasks(parseCatalog(text, {}));
+    const lastDueAt = Date.parse('2030-01-01T10:00:00Z');
+    const now = Date.parse('2030-01-01T15:10:00Z');
+    const plan = (id: string) => planSlot({ task: tasks.get(id)!, group: 'UTC', members: 3, lastDueAt }, now);
+    expect(plan('quiet')).toMatchObject({ kind: 'skip', reason: 'late-not-caught-up', periodKey: '2030-01-01T15' });
+    expect(plan('eager')).toMatchObject({ kind: 'claim', backfilled: true, startAt: now });
   });
 });
 
