@@ -2,6 +2,7 @@
 import type { Redis } from '@upstash/redis';
 import type { Logger } from '../log.js';
 import type { Keys } from '../store/keys.js';
+import { JOB_POLICY } from '../worker/job-store.js';
 import { LATE_AFTER_MS, type SchedulableTask } from './plan.js';
 import type { FanOutPublisher } from './publisher.js';
 import type { SlotRedis } from './slots.js';
@@ -22,6 +23,8 @@ export interface SchedulerSettings {
   staleAfterMs: number;
   doneRetentionMs: number;
   lateAfterMs: number;
+  /** The worker's rate-limit guard (STAGGER_LIMIT_GUARD_MS): a limit admits `limit` per `window + guard`. */
+  limitGuardMs: number;
 }
 
 export const DEFAULT_SETTINGS: SchedulerSettings = {
@@ -34,6 +37,7 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   staleAfterMs: 45_000,
   doneRetentionMs: 2 * 24 * 3_600_000,
   lateAfterMs: LATE_AFTER_MS,
+  limitGuardMs: JOB_POLICY.rateGuardMs,
 };
 
 export interface SchedulerDeps {

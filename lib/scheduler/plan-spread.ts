@@ -10,15 +10,17 @@ export interface RateLimitRule {
 
 /**
  * The window N jobs need so their even spread stays within every rate limit: W' = max(W, N / rate)
- * with rate = limit / window of the tightest rule. Stratified jitter can still put one job more
- * than the average into a limiter window, and global limits are shared with other slots: the
- * worker's limiter stays the guard and defers the rare excess.
+ * with rate = limit / (window + guard) of the tightest rule. The worker's limiter admits `limit`
+ * per `window + guardMs` (STAGGER_LIMIT_GUARD_MS), so a stretch by the bare window would plan
+ * guard/(window+guard) more jobs than it admits and defer that share of every stretched slot.
+ * Stratified jitter can still put one job more than the average into a limiter window, and global
+ * limits are shared with other slots: the worker's limiter stays the guard and defers the excess.
  */
-export function stretchWindow(windowMs: number, total: number, limits: readonly RateLimitRule[]): number {
+export function stretchWindow(windowMs: number, total: number, limits: readonly RateLimitRule[], guardMs = 0): number {
   let needed = windowMs;
   for (const rule of limits) {
     if (rule.limit <= 0 || rule.windowMs <= 0) continue;
-    needed = Math.max(needed, Math.ceil((total * rule.windowMs) / rule.limit));
+    needed = Math.max(needed, Math.ceil((total * (rule.windowMs + Math.max(0, guardMs))) / rule.limit));
   }
   return needed;
 }

@@ -75,7 +75,8 @@ export function zoneOfGroup(task: Pick<SchedulableTask, 'zone'>, group: string):
   return group === FIXED_ZONE_GROUP ? 'UTC' : group;
 }
 
-export function planSlot(state: GroupState, now: number, lateAfterMs = LATE_AFTER_MS): SlotPlan {
+/** `limitGuardMs`: the worker's STAGGER_LIMIT_GUARD_MS, added to every limit's window when stretching. */
+export function planSlot(state: GroupState, now: number, lateAfterMs = LATE_AFTER_MS, limitGuardMs = 0): SlotPlan {
   const { task, group } = state;
   const skip = (reason: SkipReason, periodKey?: string): SkipPlan => ({
     kind: 'skip',
@@ -105,7 +106,7 @@ export function planSlot(state: GroupState, now: number, lateAfterMs = LATE_AFTE
     // A claim seconds after the due time shifts the window by those seconds rather than bunching
     // the jobs of the elapsed part at "now"; a late period gets a whole window from now.
     startAt: Math.max(period.dueAtMs, now),
-    windowMs: stretchWindow(task.spreadMs, state.members, task.rateLimits),
+    windowMs: stretchWindow(task.spreadMs, state.members, task.rateLimits, limitGuardMs),
     total: state.members,
     backfilled: late,
   };

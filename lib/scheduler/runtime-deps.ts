@@ -41,6 +41,7 @@ export function schedulerDeps(): SchedulerDeps {
           ...DEFAULT_SETTINGS,
           pageSize: config.STAGGER_FANOUT_PAGE_SIZE,
           budgetMs: config.STAGGER_FANOUT_BUDGET_MS,
+          limitGuardMs: config.STAGGER_LIMIT_GUARD_MS,
         },
         log: logger.child({ component: 'scheduler' }),
       },

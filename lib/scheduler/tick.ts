@@ -95,7 +95,7 @@ async function claimDueSlots(
     }
   });
   const lastDueAts = await slots.lastDueAts(groups.map((g) => ({ taskId: g.task.id, group: g.group })));
-  const plans: SlotPlan[] = groups.map((g, i) => planSlot({ ...g, lastDueAt: lastDueAts[i] }, now, settings.lateAfterMs));
+  const plans: SlotPlan[] = groups.map((g, i) => planSlot({ ...g, lastDueAt: lastDueAts[i] }, now, settings.lateAfterMs, settings.limitGuardMs));
 
   const claims = plans.filter((p): p is ClaimPlan => p.kind === 'claim');
   for (const p of plans) if (p.kind === 'skip') bump(summary.skipped, p.reason);

@@ -83,6 +83,37 @@ describe('stretchWindow', () => {
     expect(stretchWindow(600_000, 1000, [])).toBe(600_000);
   });
 
+  it('counts the limiter guard into every window: a limit admits `limit` per window + guard', () => {
+    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }], 250)).toBe(125_000);
+    expect(stretchWindow(600_000, 1000, [{ limit: 10, windowMs: 1000 }], 250)).toBe(600_000);
+  });
+
+  it('plans a stretched slot that the worker limiter mostly admits on arrival, not defers en masse', () => {
+    // The worker's admission (startJob): a sliding log per limit; a job is admitted when fewer than
+    // `limit` admissions are younger than window + guard, else deferred. Jobs arrive at notBefore.
+    const deferredShare = (guardMs: number, stretchGuardMs: number) => {
+      const limit = { limit: 10, windowMs: 1000 };
+      const total = 2000;
+      let seed = 7;
+      const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+      const windowMs = stretchWindow(60_000, total, [limit], stretchGuardMs);
+      const starts = Array.from({ length: total }, (_, rank) => notBeforeOf({ startAt: 0, windowMs, total }, rank, random(), 0));
+      const admitted: number[] = [];
+      let oldest = 0;
+      let deferred = 0;
+      for (const at of starts) {
+        while (oldest < admitted.length && admitted[oldest]! <= at - (limit.windowMs + guardMs)) oldest++;
+        if (admitted.length - oldest >= limit.limit) deferred++;
+        else admitted.push(at);
+      }
+      return deferred / total;
+    };
+    // Stretched by the bare window, a fifth (guard / (window + guard)) more jobs are planned than admitted.
+    expect(deferredShare(250, 0)).toBeGreaterThan(0.2);
+    // Stretched by window + guard, only stratified jitter's occasional extra job in a window is deferred.
+    expect(deferredShare(250, 250)).toBeLessThan(0.12);
+  });
+
   it('keeps the average rate of a stretched window within every limit', () => {
     fc.assert(
       fc.property(
@@ -93,6 +124,8 @@ describe('stretchWindow', () => {
           const stretched = stretchWindow(windowMs, total, limits);
           expect(stretched).toBeGreaterThanOrEqual(windowMs);
           for (const rule of limits) expect((total * rule.windowMs) / stretched).toBeLessThanOrEqual(rule.limit);
+          const guarded = stretchWindow(windowMs, total, limits, 250);
+          for (const rule of limits) expect((total * (rule.windowMs + 250)) / guarded).toBeLessThanOrEqual(rule.limit);
         },
       ),
     );
