@@ -4,12 +4,16 @@ import { logger } from '../lib/log.js';
 import { FailureCallback } from '../lib/worker/dead-letters.js';
 import { workerServices } from '../lib/worker/deps.js';
 import { FAILURES_PATH } from '../lib/worker/publish-job.js';
+import { dropQStashCopy, shouldDropQStashCopy } from '../lib/worker/qstash-dlq.js';
 import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
 export const handler = signedHandler(FAILURES_PATH, async (req) => {
   const callback = parseSignedJson(req.body, FailureCallback);
-  const { outcome, jobId } = await workerServices().deadLetters.recordFailure(callback);
+  const services = workerServices();
+  const { outcome, jobId } = await services.deadLetters.recordFailure(callback);
+  // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.
+  const qstashDlq = shouldDropQStashCopy(outcome, callback.dlqId) ? await dropQStashCopy(services.runtime.qstash.dlq, callback.dlqId) : undefined;
   // Acknowledged either way: a callback we cannot use would fail the same way on every retry.
-  logger.info({ requestId: req.requestId, jobId, outcome, status: callback.status, qstashMessageId: callback.sourceMessageId }, 'failure callback');
+  logger.info({ requestId: req.requestId, jobId, outcome, status: callback.status, qstashMessageId: callback.sourceMessageId, qstashDlq }, 'failure callback');
   return json(200, { outcome, ...(jobId ? { jobId } : {}) });
 });

@@ -18,6 +18,7 @@ interface DeadLetterJson {
   reason: string;
   deadAt: string;
   message: { origin: string };
+  qstashDlqId?: string;
 }
 
 beforeAll(async () => {
@@ -62,6 +63,27 @@ describe('dead letters', () => {
     expect((await listDeadLetters()).items.map((d) => d.jobId)).not.toContain(m.jobId);
     // Replaying again finds nothing to replay.
     expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it("drops QStash's own DLQ copy once the dead letter is stored, and stores it even when that delete fails", async () => {
+    behaviour.set('broken', () => 503);
+    const m = jobMessage('broken', 'dora', 'p-qstash-dlq');
+    await publishJob(stack, m, { retries: 0 });
+    const dl = await waitFor(async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId), 15_000, 'the dead letter');
+    // The broker told its DLQ id in the callback; the failures function deleted that entry afterwards.
+    expect(dl.qstashDlqId).toMatch(/\S/);
+    await waitFor(
+      async () => ((await stack.qstash.dlq.listMessages()).messages.some((e) => e.dlqId === dl.qstashDlqId) ? undefined : true),
+      10_000,
+      "QStash's DLQ entry to go",
+    );
+
+    // An id QStash does not know (already deleted, or its delete fails): the dead letter is stored anyway.
+    const other = jobMessage('broken', 'dora', 'p-qstash-dlq-gone');
+    const cb = { status: 503, sourceMessageId: 'msg_gone', sourceBody: Buffer.from(JSON.stringify(other)).toString('base64'), dlqId: 'no-such-dlq-id' };
+    const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
+    expect([res.status, await res.json()]).toEqual([200, { outcome: 'stored', jobId: other.jobId }]);
+    expect(await stack.redis.zscore(keys().deadLetters, other.jobId)).not.toBeNull();
   });
 
   it('ignores a failure callback from before a replay (it must not kill the replayed job)', async () => {
