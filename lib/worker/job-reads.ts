@@ -2,7 +2,7 @@
 import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
 import type { Catalog } from '../domain/catalog.js';
-import { jobIdOf, parseJobId } from '../domain/ids.js';
+import { FIXED_ZONE_GROUP, jobIdOf, parseJobId } from '../domain/ids.js';
 import type { JobMessage } from '../domain/job.js';
 import { NotFoundError } from '../errors.js';
 import type { Keys } from '../store/keys.js';
@@ -51,7 +51,14 @@ const StoredRun = z.preprocess(
   }),
 );
 
-export type JobReadsRedis = Pick<Redis, 'hgetall' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'>;
+export type JobReadsRedis = Pick<Redis, 'hgetall' | 'hget' | 'hmget' | 'zscore' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'>;
+
+const SlotWindow = z.object({
+  state: z.enum(['fanning', 'done']),
+  startAt: z.coerce.number(),
+  windowMs: z.coerce.number(),
+  backfilled: z.preprocess((v) => String(v) === '1', z.boolean()),
+});
 
 function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -65,7 +72,11 @@ export class JobReads {
 
   async getJob(jobId: string): Promise<JobView> {
     const raw = await this.redis.hgetall<Record<string, unknown>>(this.keys.job(jobId));
-    if (!raw || Object.keys(raw).length === 0) throw new NotFoundError(`job ${jobId} not found`);
+    if (!raw || Object.keys(raw).length === 0) {
+      const scheduled = await this.scheduledJob(jobId);
+      if (scheduled) return scheduled;
+      throw new NotFoundError(`job ${jobId} not found`);
+    }
     const ids = parseJobId(jobId);
     const s = StoredJob.parse(raw);
     return defined({
@@ -90,6 +101,43 @@ export class JobReads {
       replayedAt: iso(s.replayedAt),
       retried: s.retried,
     });
+  }
+
+  /**
+   * A job fanned out (or about to be) but not delivered yet has no hash: the fan-out writes none per
+   * job, to keep a job's cost at its publish. It exists when its slot (task, the user's zone group,
+   * period) was claimed and the user is in the index the slot is fanned out from. Two round trips,
+   * only on this path.
+   */
+  private async scheduledJob(jobId: string): Promise<JobView | undefined> {
+    const ids = parseJobId(jobId);
+    if (!ids) return undefined;
+    const k = this.keys;
+    const [policy, zone] = await Promise.all([
+      this.redis.hget<unknown>(k.userTaskZones(ids.userId), ids.taskId),
+      this.redis.hget<unknown>(k.user(ids.userId), 'zone'),
+    ]);
+    if (policy === null || policy === undefined) return undefined;
+    // Indexed under the user's zone for user-zone tasks, under "_" for fixed-zone ones (lib/store/lua).
+    const group = String(policy) === 'user' ? String(zone ?? '') : FIXED_ZONE_GROUP;
+    if (group === '') return undefined;
+    const [slotFields, member] = await Promise.all([
+      this.redis.hmget<Record<string, unknown>>(k.slot(ids.taskId, group, ids.periodKey), 'state', 'startAt', 'windowMs', 'backfilled'),
+      this.redis.zscore(k.taskIndex(ids.taskId, group), ids.userId),
+    ]);
+    const slot = SlotWindow.safeParse(slotFields ?? {});
+    if (!slot.success || member === null || member === undefined) return undefined;
+    return {
+      jobId,
+      ...ids,
+      state: 'scheduled',
+      attempts: 0,
+      deferrals: 0,
+      replays: 0,
+      origin: 'scheduled',
+      window: { start: new Date(slot.data.startAt).toISOString(), end: new Date(slot.data.startAt + slot.data.windowMs).toISOString() },
+      backfilled: slot.data.backfilled,
+    };
   }
 
   /**

@@ -37,7 +37,10 @@ export const RunsQuery = z.strictObject({
 const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
 const JobState = z
   .string()
-  .meta({ description: 'queued | deferred | running | succeeded | failed (will be retried) | dead | skipped' });
+  .meta({
+    description:
+      'scheduled (fanned out, not delivered yet) | queued | deferred | running | succeeded | failed (will be retried) | dead | skipped',
+  });
 
 export const JobView = z.object({
   jobId: JobId,
@@ -60,6 +63,11 @@ export const JobView = z.object({
   deadAt: Instant.optional(),
   replayedAt: Instant.optional(),
   retried: z.number().int().optional().meta({ description: 'Upstash-Retried of the delivery that last ran it' }),
+  window: z
+    .object({ start: Instant, end: Instant })
+    .optional()
+    .meta({ description: "State scheduled: the slot's spread window; the job starts at a planned time inside it" }),
+  backfilled: z.boolean().optional().meta({ description: 'State scheduled: the period is caught up late' }),
 });
 
 export const RunView = z.object({
