@@ -8,6 +8,7 @@ import { runtime } from '../lib/runtime.js';
 import { continueSlot as continueOwnedSlot } from '../lib/scheduler/continue-slot.js';
 import { CONTINUE_PATH, ContinuationMessage } from '../lib/scheduler/continuation.js';
 import { SCHEDULER_ROUTES as R } from '../lib/scheduler/routes.js';
+import type { SchedulerDeps } from '../lib/scheduler/deps.js';
 import { clockFrom, schedulerDeps } from '../lib/scheduler/runtime-deps.js';
 import { readStatus } from '../lib/scheduler/status.js';
 import { runTick } from '../lib/scheduler/tick.js';
@@ -15,18 +16,25 @@ import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
 const holderOf = (context: Context) => `${context.functionName}/${context.awsRequestId}`;
 
+/** The deps with a logger whose lines carry this invocation's request id. */
+function depsFor(requestId: string): SchedulerDeps {
+  const deps = schedulerDeps();
+  return { ...deps, log: (deps.log ?? logger).child({ requestId }) };
+}
+
 /** EventBridge `rate(1 minute)`. */
 export const tick = async (_event: unknown, context: Context) => {
-  const summary = await runTick(schedulerDeps(), {
+  const deps = depsFor(context.awsRequestId);
+  const summary = await runTick(deps, {
     holder: holderOf(context),
     timeLeft: () => context.getRemainingTimeInMillis(),
   });
-  logger.info({ ...summary, slots: undefined }, 'scheduler tick');
+  deps.log?.info({ ...summary, slots: undefined }, 'scheduler tick');
   return { ...summary, slots: undefined };
 };
 
 export const run = routeHandler(R.runScheduler, async ({ body }, req) => {
-  const deps = schedulerDeps();
+  const deps = depsFor(req.requestId);
   let clock = deps.clock;
   if (body?.now !== undefined) {
     if (runtime().config.STAGE !== 'local') {
@@ -50,7 +58,7 @@ export const status = routeHandler(R.schedulerStatus, async () => ({
 /** QStash delivery of a hand-over: signature first (401), then the body (4xx, not retried), then the work. */
 export const continueSlot = signedHandler(CONTINUE_PATH, async (req) => {
   const message = parseSignedJson(req.body, ContinuationMessage);
-  const summary = await continueOwnedSlot(schedulerDeps(), message, {
+  const summary = await continueOwnedSlot(depsFor(req.requestId), message, {
     timeLeft: () => req.context.getRemainingTimeInMillis(),
   });
   return json(200, summary);

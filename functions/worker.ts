@@ -13,6 +13,7 @@ export const handler = signedHandler(JOBS_PATH, async (req) => {
     messageId: req.header('upstash-message-id') ?? 'unknown',
     retried: Number.isInteger(retried) && retried >= 0 ? retried : 0,
     deadline: Date.now() + req.context.getRemainingTimeInMillis(),
+    requestId: req.requestId,
   });
   return verdictResult(verdict);
 });

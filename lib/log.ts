@@ -1,16 +1,38 @@
 // Structured JSON logs (pino): one object per line; level from LOG_LEVEL; secrets redacted by path.
 import { pino } from 'pino';
 
-export const logger = pino({
-  level: process.env['LOG_LEVEL'] ?? 'info',
-  base: { fn: process.env['AWS_LAMBDA_FUNCTION_NAME'] ?? process.env['STAGGER_PROCESS'] ?? 'stagger' },
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label) => ({ level: label }) },
-  redact: {
-    paths: ['*.authorization', '*.Authorization', '*.token', '*.signature', 'headers.*', '*.headers'],
-    censor: '[redacted]',
+/** Where log lines go: stdout (Lambda ships it to CloudWatch), or a test's capture. */
+interface Sink {
+  write(line: string): void;
+}
+
+const stdout: Sink = pino.destination({ dest: 1, sync: true });
+let sink: Sink = stdout;
+
+export const logger = pino(
+  {
+    level: process.env['LOG_LEVEL'] ?? 'info',
+    base: { fn: process.env['AWS_LAMBDA_FUNCTION_NAME'] ?? process.env['STAGGER_PROCESS'] ?? 'stagger' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: [
+        '*.authorization',
+        '*.Authorization',
+        '*.token',
+        '*.signature',
+        '*.secret',
+        '*.password',
+        '*.params',
+        'headers.*',
+        '*.headers',
+      ],
+      censor: '[redacted]',
+    },
   },
-});
+  // Indirect, so a test can capture exactly what a function writes without touching file descriptors.
+  { write: (line: string) => sink.write(line) },
+);
 
 export type Logger = typeof logger;
 
@@ -22,6 +44,21 @@ export interface JobLogFields {
   period: string;
 }
 
-export function jobLogger(fields: JobLogFields): Logger {
-  return logger.child(fields);
+/** A logger for one job; `requestId` ties its lines to the HTTP request (or invocation) that handled it. */
+export function jobLogger(fields: JobLogFields, requestId?: string): Logger {
+  return logger.child(requestId === undefined ? fields : { ...fields, requestId });
+}
+
+/**
+ * Sends every log line to `write` (and sets the level) until the returned function is called: for
+ * tests that assert on what was logged. Child loggers made before the call keep their level.
+ */
+export function captureLogs(write: (line: string) => void, level: pino.LevelWithSilent = 'debug'): () => void {
+  const previous = { sink, level: logger.level };
+  sink = { write };
+  logger.level = level;
+  return () => {
+    sink = previous.sink;
+    logger.level = previous.level;
+  };
 }

@@ -7,7 +7,7 @@ import { LATE_AFTER_MS, type SchedulableTask } from './plan.js';
 import type { FanOutPublisher } from './publisher.js';
 import type { SlotRedis } from './slots.js';
 
-export type SchedulerRedis = SlotRedis & Pick<Redis, 'smembers' | 'sismember' | 'hset' | 'pttl'>;
+export type SchedulerRedis = SlotRedis & Pick<Redis, 'smembers' | 'sismember' | 'hset' | 'pttl' | 'pipeline'>;
 
 export interface SchedulerSettings {
   /** User ids per page: one Redis round trip and ⌈page/100⌉ QStash batch requests. */

@@ -42,21 +42,23 @@ export async function fanOutSlot(
 ): Promise<FanOutResult> {
   const position = { cursor: slot.cursor, count: slot.count };
   let published = 0;
+  // QStash's duplicates in the last page, counted by the checkpoint that follows it.
+  let deduplicated = 0;
   for (;;) {
-    const step = await deps.slots.advance(slot, position, deps.pageSize, deps.clock());
+    const step = await deps.slots.advance(slot, position, deps.pageSize, deps.clock(), deduplicated);
     if (step.kind === 'done') return { outcome: 'done', published, count: position.count };
     if (step.kind !== 'page') {
-      deps.log?.warn({ slot: idOf(slot), fence: slot.fence, reason: step.kind }, 'fan-out stopped: slot no longer owned');
+      deps.log?.warn({ slot: idOf(slot), ...slotLogFields(slot), fence: slot.fence, reason: step.kind }, 'fan-out stopped: slot no longer owned');
       return { outcome: 'lost', published, count: position.count };
     }
     const jobs = planJobs(slot, step.ids, position.count, deps.clock(), deps.random);
-    await deps.publisher.publishJobs(jobs, retries);
+    deduplicated = (await deps.publisher.publishJobs(jobs, retries))?.deduplicated ?? 0;
     published += jobs.length;
     position.count += step.ids.length;
     position.cursor = step.ids.at(-1) ?? position.cursor;
     // A short page was the last one: finishing costs one round trip, a hand-over a whole invocation.
     if (step.ids.length >= deps.pageSize && shouldStop()) {
-      const checkpoint = await deps.slots.advance(slot, position, 0, deps.clock());
+      const checkpoint = await deps.slots.advance(slot, position, 0, deps.clock(), deduplicated);
       const outcome = checkpoint.kind === 'page' ? 'paused' : 'lost';
       return { outcome, published, count: position.count };
     }
@@ -134,7 +136,7 @@ export async function fanOutAll(
       } catch (err) {
         // Left fanning at its last checkpoint: the next tick takes it over once it is stale.
         summary.failed++;
-        deps.log?.error({ slot: base.slot, fence: item.slot.fence, err }, 'fan-out failed');
+        deps.log?.error({ slot: base.slot, ...slotLogFields(item.slot), fence: item.slot.fence, err }, 'fan-out failed');
         report({ ...base, outcome: 'failed', published: 0 });
       }
     }
@@ -155,4 +157,9 @@ export async function fanOutAll(
 
 export function idOf(slot: { taskId: string; group: string; periodKey: string }): string {
   return `${slot.taskId}:${slot.group}:${slot.periodKey}`;
+}
+
+/** The task and period of a slot under the names job log lines use, so one query finds both. */
+export function slotLogFields(slot: { taskId: string; group: string; periodKey: string }) {
+  return { task: slot.taskId, period: slot.periodKey, group: slot.group };
 }

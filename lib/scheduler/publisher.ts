@@ -6,9 +6,14 @@ import { CONTINUE_PATH, type ContinuationMessage } from './continuation.js';
 export const JOBS_PATH = '/internal/jobs';
 export const FAILURES_PATH = '/internal/failures';
 
+/** What a publish learnt: how many messages QStash dropped as duplicates of standing ones. */
+export interface PublishReport {
+  deduplicated: number;
+}
+
 export interface FanOutPublisher {
   /** Publishes every job or throws; a retry of the same jobs is harmless (job id = deduplication id). */
-  publishJobs(jobs: readonly JobMessage[], retries: number): Promise<void>;
+  publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport | void>;
   publishContinuations(messages: readonly ContinuationMessage[]): Promise<void>;
 }
 
@@ -36,7 +41,7 @@ export class QStashPublisher implements FanOutPublisher {
     this.base = publicUrl.replace(/\/+$/, '');
   }
 
-  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<void> {
+  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport> {
     const requests = jobs.map((job) => ({
       url: `${this.base}${JOBS_PATH}`,
       body: job,
@@ -46,7 +51,7 @@ export class QStashPublisher implements FanOutPublisher {
       retries,
       failureCallback: `${this.base}${FAILURES_PATH}`,
     }));
-    await this.send(requests);
+    return this.send(requests);
   }
 
   async publishContinuations(messages: readonly ContinuationMessage[]): Promise<void> {
@@ -60,7 +65,7 @@ export class QStashPublisher implements FanOutPublisher {
     await this.send(requests);
   }
 
-  private async send(requests: Parameters<QStashClient['batchJSON']>[0]): Promise<void> {
+  private async send(requests: Parameters<QStashClient['batchJSON']>[0]): Promise<PublishReport> {
     const batches: (typeof requests)[] = [];
     for (let i = 0; i < requests.length; i += this.batchSize) batches.push(requests.slice(i, i + this.batchSize));
     const replies = await Promise.all(batches.map((batch) => this.client.batchJSON(batch)));
@@ -69,5 +74,7 @@ export class QStashPublisher implements FanOutPublisher {
       const first = (failed[0] as { error?: unknown }).error;
       throw new PublishError(`${failed.length} of ${requests.length} messages refused: ${String(first)}`, failed.length);
     }
+    const deduplicated = replies.flat().filter((r) => typeof r === 'object' && r !== null && 'deduplicated' in r && r.deduplicated === true);
+    return { deduplicated: deduplicated.length };
   }
 }

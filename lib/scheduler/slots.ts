@@ -3,7 +3,7 @@ import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type LuaScript, type ScriptRedis } from '../store/lua/script.js';
-import { advanceSlot } from './lua/advanceSlot-3.js';
+import { advanceSlot } from './lua/advanceSlot-4.js';
 import { claimSlot } from './lua/claimSlot-3.js';
 import { takeSlot } from './lua/takeSlot-2.js';
 import type { ClaimPlan } from './plan.js';
@@ -167,16 +167,18 @@ export class SlotStore {
 
   /**
    * Checkpoints (cursor, count) under `fence`, then reads up to `pageSize` ids after the cursor
-   * (0 = checkpoint only). An empty page marks the slot done.
+   * (0 = checkpoint only). An empty page marks the slot done. The same script counts the jobs
+   * published since the last checkpoint (and `deduplicated`, QStash's duplicates among them) in the metrics.
    */
   async advance(
     slot: SlotId & { fence: number },
     position: { cursor: string; count: number },
     pageSize: number,
     now: number,
+    deduplicated = 0,
   ): Promise<AdvanceOutcome> {
-    const keys = [this.slotKey(slot), this.keys.taskIndex(slot.taskId, slot.group), this.keys.activeSlots];
-    const args = [slot.fence, now, position.cursor, position.count, pageSize, this.options.doneRetentionMs];
+    const keys = [this.slotKey(slot), this.keys.taskIndex(slot.taskId, slot.group), this.keys.activeSlots, this.keys.metrics];
+    const args = [slot.fence, now, position.cursor, position.count, pageSize, this.options.doneRetentionMs, slot.taskId, deduplicated];
     const reply = PageReply.parse(jsonReply(await runScript(this.redis, advanceSlot, keys, args)));
     switch (reply.code) {
       case 1:

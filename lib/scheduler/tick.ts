@@ -3,11 +3,13 @@
 // Round trips before any fan-out, whatever the catalog size (auto-pipelining batches concurrent
 // commands): 1 lock grant; 1 pipeline (paused set, every task's zone groups, active slots); 1 MGET
 // per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
+// After the fan-out, 1 pipeline records the status and the tick's metrics (tick-record.ts).
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
-import { fanOutAll, idOf, type OwnedSlot, type SlotReport } from './fanout.js';
+import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
 import { SchedulerLock } from './lock.js';
 import { planSlot, type ClaimPlan, type GroupState, type SkipReason, type SlotPlan } from './plan.js';
 import { SlotStore } from './slots.js';
+import { recordTick } from './tick-record.js';
 
 export type { SlotReport };
 
@@ -31,6 +33,7 @@ export interface TickSummary {
 export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeLeft: TimeLeft }): Promise<TickSummary> {
   const { settings, keys, redis } = deps;
   const now = deps.clock();
+  const started = performance.now();
   const summary: TickSummary = {
     locked: false,
     now: new Date(now).toISOString(),
@@ -53,10 +56,14 @@ export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeL
   try {
     const owned = await claimDueSlots(deps, slots, grant.fence, now, summary);
     await fanOutAll(deps, slots, owned, () => shouldStop() || alive.lost(), summary);
-    await redis.hset(keys.schedulerStatus, {
-      lastTickAt: now,
-      lastTickFence: grant.fence,
-      lastTick: JSON.stringify({ ...summary, slots: undefined }),
+    await recordTick(redis, keys, deps.tasks, owned, {
+      now,
+      fence: grant.fence,
+      durationMs: performance.now() - started,
+      claimed: summary.claimed,
+      resumed: summary.resumed,
+      failed: summary.failed,
+      summary: { ...summary, slots: undefined },
     });
     return summary;
   } finally {
@@ -114,7 +121,7 @@ async function claimDueSlots(
     if (outcome.kind === 'claimed') summary.claimed++;
     else summary.resumed++;
     deps.log?.info(
-      { slot: idOf(outcome.slot), fence, total: outcome.slot.total, count: outcome.slot.count, backfilled: outcome.slot.backfilled },
+      { slot: idOf(outcome.slot), ...slotLogFields(outcome.slot), fence, total: outcome.slot.total, count: outcome.slot.count, backfilled: outcome.slot.backfilled },
       outcome.kind === 'claimed' ? 'slot claimed' : 'slot resumed',
     );
     owned.push({ slot: outcome.slot, how: outcome.kind, retries: task.retries });

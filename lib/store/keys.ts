@@ -29,7 +29,10 @@ export function keysFor(prefix: string) {
     runs: (userId: string, taskId: string) => `${prefix}runs:${userId}:${taskId}`, // capped list of JSON runs
     deadLetters: `${prefix}dlq`, // zset: dead-letter id -> time
     deadLetter: (id: string) => `${prefix}dlq:${id}`, // hash
-    metrics: `${prefix}metrics`, // hash of counters
+    metrics: `${prefix}metrics`, // hash of counters and histogram buckets (field layout: lib/metrics/fields.ts)
+    // hash of one (task, period): planned, started, succeeded, failed, dead, skipped, deferred, and
+    // `s:<bucket start ms>` -> first starts in that bucket; expires a few periods later (lib/metrics/buckets.ts)
+    periodStats: (taskId: string, periodKey: string) => `${prefix}pstats:${taskId}:${periodKey}`,
     ratelimit: (name: string) => `${prefix}rl:${name}`, // zset: sliding log of admissions (member job#attempt -> ms)
     deferralHorizons: `${prefix}rl:_horizons`, // hash: limit name -> next free deferral slot (ms); `_` never starts a limit name
   };

@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { JobMessage } from '../domain/job.js';
 import { parseJobId } from '../domain/ids.js';
 import { DependencyUnavailableError, NotFoundError } from '../errors.js';
+import { metricField } from '../metrics/fields.js';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript } from '../store/lua/script.js';
 import { sortableId } from '../util/sortable-id.js';
 import { JOB_POLICY, truncateError } from './job-store.js';
-import { deadLetterJob } from './lua/deadLetterJob-4.js';
+import { deadLetterJob } from './lua/deadLetterJob-5.js';
 import { deleteDeadLetter } from './lua/deleteDeadLetter-2.js';
 import { replayDeadLetter } from './lua/replayDeadLetter-3.js';
 import { restoreDeadLetter } from './lua/restoreDeadLetter-3.js';
@@ -91,7 +92,7 @@ function base64Text(b64: string | undefined, max: number): string {
   return Buffer.from(b64, 'base64').toString('utf8').replace(/\s+/g, ' ').trim().slice(0, max);
 }
 
-export type DeadLetterRedis = Pick<Redis, 'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire'>;
+export type DeadLetterRedis = Pick<Redis, 'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire' | 'hincrby'>;
 
 export class DeadLetterStore {
   constructor(
@@ -116,7 +117,7 @@ export class DeadLetterStore {
     const reply = await runScript(
       this.redis,
       deadLetterJob,
-      [k.job(message.jobId), k.deadLetters, k.deadLetter(message.jobId), k.metrics],
+      [k.job(message.jobId), k.deadLetters, k.deadLetter(message.jobId), k.metrics, k.periodStats(message.taskId, message.periodKey)],
       [
         this.clock(),
         message.jobId,
@@ -184,8 +185,12 @@ export class DeadLetterStore {
       await runScript(this.redis, restoreDeadLetter, [k.deadLetters, k.deadLetter(id), k.job(id)], [this.clock(), id]);
       throw new DependencyUnavailableError('could not publish the replay; the dead letter is kept', { cause: err });
     }
-    await this.redis.hset(k.deadLetter(id), { status: 'replayed', replayMessageId: messageId });
-    await this.redis.pexpire(k.deadLetter(id), REPLAYED_RETENTION_MS);
+    // Issued together: one pipelined round trip.
+    await Promise.all([
+      this.redis.hset(k.deadLetter(id), { status: 'replayed', replayMessageId: messageId }),
+      this.redis.pexpire(k.deadLetter(id), REPLAYED_RETENTION_MS),
+      this.redis.hincrby(k.metrics, metricField.task(message.taskId, 'replayed'), 1),
+    ]);
     return { jobId: message.jobId, messageId };
   }
 

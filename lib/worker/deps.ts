@@ -55,7 +55,7 @@ export function workerServices(): WorkerServices {
         store: jobs,
         publisher,
         catalog,
-        log: (m) => jobLogger({ jobId: m.jobId, task: m.taskId, user: m.userId, period: m.periodKey }),
+        log: (m, requestId) => jobLogger({ jobId: m.jobId, task: m.taskId, user: m.userId, period: m.periodKey }, requestId),
       },
     };
     byRuntime.set(rt, s);

@@ -1,13 +1,14 @@
 // Job state in Redis for the worker: one script to start a delivery, one to record its end.
 import { z } from 'zod';
 import type { JobMessage } from '../domain/job.js';
+import { bucketLabel, DURATION_BOUNDS_MS, type PeriodStatsPolicy } from '../metrics/buckets.js';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
-import { recordRun } from './lua/recordRun-5.js';
+import { recordRun } from './lua/recordRun-6.js';
 import { releaseClaim } from './lua/releaseClaim-2.js';
 import { runVariadicScript } from './lua/run.js';
-import { startJob } from './lua/startJob-6.js';
+import { startJob } from './lua/startJob-7.js';
 
 export const JOB_POLICY = {
   /** Runs kept per (user, task). */
@@ -53,6 +54,8 @@ export interface StartInput {
   skipReason?: string;
   /** Upstash-Retried of this delivery. */
   retried: number;
+  /** Keep the (task, period) stats the dashboard reads; absent: keep none (unknown task). */
+  periodStats?: PeriodStatsPolicy;
 }
 
 export type RunOutcome = 'succeeded' | 'failed' | 'dead';
@@ -68,6 +71,12 @@ export interface RecordInput {
   now: number;
   /** Why it is dead, when outcome is `dead`. */
   deadReason?: string;
+  periodStats?: PeriodStatsPolicy;
+}
+
+/** Period stats belong to scheduled periods (and their replays): a manual run has a period key of its own. */
+function statsOf(m: JobMessage, policy: PeriodStatsPolicy | undefined): PeriodStatsPolicy {
+  return policy && m.origin !== 'manual' ? policy : { ttlMs: 0, bucketMs: 0 };
 }
 
 export interface RunEntry {
@@ -96,6 +105,7 @@ export class JobStore {
   async start(input: StartInput): Promise<StartResult> {
     const { message: m, limits } = input;
     const k = this.keys;
+    const stats = statsOf(m, input.periodStats);
     const reply = await runVariadicScript(
       this.redis,
       startJob,
@@ -106,6 +116,7 @@ export class JobStore {
         k.pausedTasks,
         k.metrics,
         k.deferralHorizons,
+        k.periodStats(m.taskId, m.periodKey),
         ...limits.map((l) => k.ratelimit(l.name)),
       ],
       [
@@ -121,6 +132,8 @@ export class JobStore {
         JOB_POLICY.retentionMs,
         this.rateGuardMs,
         input.retried,
+        stats.bucketMs,
+        stats.ttlMs,
         ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
       ],
     );
@@ -152,12 +165,13 @@ export class JobStore {
     const { message: m } = input;
     const k = this.keys;
     const error = input.error === undefined ? '' : truncateError(input.error);
+    const durationMs = Math.max(0, Math.round(input.durationMs));
     const run: RunEntry = {
       jobId: m.jobId,
       attempt: input.attempt,
       outcome: input.outcome,
       status: input.status,
-      durationMs: input.durationMs,
+      durationMs,
       at: input.now,
       origin: m.origin,
       ...(error === '' ? {} : { error }),
@@ -165,13 +179,13 @@ export class JobStore {
     const reply = await runScript(
       this.redis,
       recordRun,
-      [k.job(m.jobId), k.runs(m.userId, m.taskId), k.metrics, k.deadLetters, k.deadLetter(m.jobId)],
+      [k.job(m.jobId), k.runs(m.userId, m.taskId), k.metrics, k.deadLetters, k.deadLetter(m.jobId), k.periodStats(m.taskId, m.periodKey)],
       [
         input.now,
         input.attempt,
         input.outcome,
         input.status,
-        input.durationMs,
+        durationMs,
         error,
         JSON.stringify(run),
         JOB_POLICY.historyCap,
@@ -180,6 +194,8 @@ export class JobStore {
         m.jobId,
         JSON.stringify(m),
         input.deadReason ?? '',
+        bucketLabel(DURATION_BOUNDS_MS, durationMs),
+        statsOf(m, input.periodStats).ttlMs,
       ],
     );
     return Number(reply) === 1;

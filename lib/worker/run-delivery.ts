@@ -3,6 +3,7 @@ import type { Catalog, Task } from '../domain/catalog.js';
 import type { JobMessage } from '../domain/job.js';
 import { renderTarget, TargetError, type TemplateParams } from '../domain/target.js';
 import type { Logger } from '../log.js';
+import { periodStatsPolicy } from '../metrics/buckets.js';
 import { callTarget, type CallResult } from './call-target.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
@@ -28,6 +29,8 @@ export interface Delivery {
   retried: number;
   /** Epoch ms when this invocation is cut off (Lambda's remaining time); the call must end before it. */
   deadline?: number;
+  /** The HTTP request id of this delivery, on every log line about it. */
+  requestId?: string;
 }
 
 /** What the worker answers QStash: acknowledge, retry (5xx, optionally after a delay) or stop retrying. */
@@ -40,7 +43,8 @@ export interface WorkerDeps {
   store: Pick<JobStore, 'start' | 'record' | 'release' | 'rateGuardMs'>;
   publisher: JobPublisher;
   catalog: Catalog;
-  log: (message: JobMessage) => Logger;
+  /** A logger whose lines carry the job's id, task, user and period (and the request id when given). */
+  log: (message: JobMessage, requestId?: string) => Logger;
   clock?: () => number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -91,11 +95,14 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
     deps,
     d,
     m,
-    log: deps.log(m),
+    log: deps.log(m, d.requestId),
     clock,
     limits: task && !skipReason ? limitsFor(deps.catalog, task) : [],
     retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried),
   };
+
+  // The whole message only at debug: it names the user and period, never params or secrets, but is noise at info.
+  run.log.debug({ message: m, messageId: d.messageId, retried: d.retried }, 'job delivered');
 
   // Never call the target before the planned time, whatever the clocks say.
   const early = m.notBefore - clock();
@@ -116,6 +123,7 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
     limits: run.limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
+    ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
   });
   switch (start.kind) {
     case 'duplicate':
@@ -199,6 +207,7 @@ async function execute(run: Run, task: Task, timeoutMs: number, attempt: number,
     now: clock(),
     ...(result.kind === 'succeeded' ? {} : { error: result.error }),
     ...(outcome === 'dead' ? { deadReason: 'permanent' } : {}),
+    periodStats: periodStatsPolicy(task),
   });
   const fields = { outcome, attempt, status: result.status, durationMs: result.durationMs, origin: m.origin, retried: d.retried };
   if (!owned) log.warn(fields, 'attempt finished after its claim was taken over; state left to the newer attempt');

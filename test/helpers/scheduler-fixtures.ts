@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';
-import { QStashPublisher, type FanOutPublisher } from '../../lib/scheduler/publisher.js';
+import { QStashPublisher, type FanOutPublisher, type PublishReport } from '../../lib/scheduler/publisher.js';
 import { schedulableTasks } from '../../lib/scheduler/tasks.js';
 import { parseCatalog } from '../../lib/domain/catalog.js';
 import { keysFor } from '../../lib/store/keys.js';
@@ -76,11 +76,12 @@ export class RecordingPublisher implements FanOutPublisher {
     private readonly crashOn?: number,
   ) {}
 
-  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<void> {
+  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport | void> {
     this.calls++;
-    await this.inner.publishJobs(jobs, retries);
+    const report = await this.inner.publishJobs(jobs, retries);
     this.jobs.push(...jobs);
     if (this.calls === this.crashOn) throw new Error(`injected crash after page ${this.calls}`);
+    return report;
   }
 
   async publishContinuations(messages: readonly ContinuationMessage[]): Promise<void> {

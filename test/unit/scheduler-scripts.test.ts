@@ -7,7 +7,7 @@ const PINNED: Record<string, string> = {
   renewLock: 'bb439909843d55253e8f36263876c854abd83b47',
   releaseLock: '808b45bf6dfec6081c8da310b08247fe208b95b4',
   claimSlot: 'c78dff5f351a80c9e8442ded61e6db7fad671e74',
-  advanceSlot: 'af44076dd537f508f8c4a1cabf708fc22bc6deb9',
+  advanceSlot: 'b7b84a7633f58b51bb4a4f4b6b4d77829fa5b4ad',
   takeSlot: '36ffe99cc829bac3eae7cedb0f7a405f922d9381',
 };
 

@@ -5,10 +5,10 @@ import { sortableId } from '../../lib/util/sortable-id.js';
 import fc from 'fast-check';
 
 const PINNED: Record<string, string> = {
-  startJob: '1c2e519a392ba9948906b4c037db9e629e312534',
-  recordRun: '6d99bcad83229c477b4e02c910d062d13e40389c',
+  startJob: '93be4fe1366d697f9bee7d61c00db0a87afe2269',
+  recordRun: '6dab9f534a7f76eec87c985ce814ee54604ab6fb',
   releaseClaim: '7332217b33283d30751304f16856ae6465cae097',
-  deadLetterJob: 'b474ee1c5b49a117451b92b713d23da9246bd6b0',
+  deadLetterJob: 'ca815799a29d81c59fee397b27d3861b958d3f87',
   replayDeadLetter: '662e20e77121f208a971a2262235e37ed380a28d',
   restoreDeadLetter: 'de4cb8c6acfa5d50fcc895946a7a324448506347',
   deleteDeadLetter: '7ba93caeb0b501c4e6b3984f7ae224a05fb1317e',

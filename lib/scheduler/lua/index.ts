@@ -1,7 +1,7 @@
 // Every Lua script of the scheduler (a test pins their hashes; a seed can preload them).
 import type { LuaScript } from '../../store/lua/script.js';
 import { acquireLock } from './acquireLock-3.js';
-import { advanceSlot } from './advanceSlot-3.js';
+import { advanceSlot } from './advanceSlot-4.js';
 import { claimSlot } from './claimSlot-3.js';
 import { releaseLock } from './releaseLock-1.js';
 import { renewLock } from './renewLock-1.js';

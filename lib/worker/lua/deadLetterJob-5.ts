@@ -3,13 +3,14 @@ import { defineScript } from '../../store/lua/script.js';
 
 export const deadLetterJob = defineScript(
   'deadLetterJob',
-  4,
+  5,
   `--[[
   Input:
     KEYS[1] job hash
     KEYS[2] dead-letter zset (id -> time)
     KEYS[3] dead-letter hash of this job
     KEYS[4] metrics hash
+    KEYS[5] period stats hash of (task, period): counted only if the job's start created it
 
     ARGV[1]  now (epoch ms)
     ARGV[2]  job id (dead-letter id)
@@ -44,7 +45,9 @@ local fresh = redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) == 1
 if fresh then
   redis.call('HSET', KEYS[3], 'jobId', ARGV[2], 'message', ARGV[3], 'lastStatus', lastStatus,
     'lastError', lastError, 'attempts', attempts, 'deadAt', ARGV[1], 'reason', 'retries_exhausted', 'status', 'dead')
-  redis.call('HINCRBY', KEYS[4], ARGV[12] .. ':dead', 1)
+  redis.call('HINCRBY', KEYS[4], ARGV[12] .. ':dlq_retries_exhausted', 1)
+  -- Only where the worker created it (with its retention): manual runs keep no period stats.
+  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('HINCRBY', KEYS[5], 'dead', 1) end
 end
 redis.call('HSET', KEYS[3], 'qstashMessageId', ARGV[8])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[3], 'qstashDlqId', ARGV[9]) end

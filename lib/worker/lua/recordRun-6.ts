@@ -3,7 +3,7 @@ import { defineScript } from '../../store/lua/script.js';
 
 export const recordRun = defineScript(
   'recordRun',
-  5,
+  6,
   `--[[
   The attempt number fences the write: a delivery whose claim expired and was taken over by a
   later attempt still leaves its run in the history and metrics, but no longer owns the job state.
@@ -14,6 +14,7 @@ export const recordRun = defineScript(
     KEYS[3] metrics hash
     KEYS[4] dead-letter zset (id -> time)
     KEYS[5] dead-letter hash of this job
+    KEYS[6] period stats hash of (task, period) (lib/metrics)
 
     ARGV[1]  now (epoch ms)
     ARGV[2]  attempt that ran (fencing token)
@@ -28,6 +29,11 @@ export const recordRun = defineScript(
     ARGV[11] job id (dead-letter id)
     ARGV[12] job message (JSON text), kept in the dead letter for replay
     ARGV[13] dead-letter reason
+    ARGV[14] duration histogram bucket label of ARGV[5] (lib/metrics/buckets.ts)
+    ARGV[15] period stats retention (ms); 0 = keep no period stats (manual runs)
+
+  Metrics (no extra round trip): <task>:<outcome>, the duration histogram <task>:dur:<le>|sum,
+  <task>:dlq_<reason> when this run made the dead letter; the period stats count the outcome.
 
   Output:
     1 recorded, 0 stale (a later attempt owns the job)
@@ -37,6 +43,12 @@ local outcome, taskId = ARGV[3], ARGV[9]
 redis.call('LPUSH', KEYS[2], ARGV[7])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)
 redis.call('HINCRBY', KEYS[3], taskId .. ':' .. outcome, 1)
+redis.call('HINCRBY', KEYS[3], taskId .. ':dur:' .. ARGV[14], 1)
+redis.call('HINCRBY', KEYS[3], taskId .. ':dur:sum', ARGV[5])
+if tonumber(ARGV[15]) > 0 then
+  redis.call('HINCRBY', KEYS[6], outcome, 1)
+  redis.call('PEXPIRE', KEYS[6], ARGV[15])
+end
 
 if redis.call('HGET', job, 'attempts') ~= ARGV[2] then return 0 end
 
@@ -48,7 +60,9 @@ redis.call('PEXPIRE', job, ARGV[10])
 
 if outcome == 'dead' then
   redis.call('HSET', job, 'deadAt', ARGV[1])
-  redis.call('ZADD', KEYS[4], 'NX', ARGV[1], ARGV[11])
+  if redis.call('ZADD', KEYS[4], 'NX', ARGV[1], ARGV[11]) == 1 then
+    redis.call('HINCRBY', KEYS[3], taskId .. ':dlq_' .. ARGV[13], 1)
+  end
   redis.call('HSET', KEYS[5], 'jobId', ARGV[11], 'message', ARGV[12], 'lastStatus', ARGV[4],
     'lastError', ARGV[6], 'attempts', ARGV[2], 'deadAt', ARGV[1], 'reason', ARGV[13], 'status', 'dead')
 elseif outcome == 'succeeded' then

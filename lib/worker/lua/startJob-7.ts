@@ -1,8 +1,9 @@
 // Lua: one delivery's start — idempotency claim, eligibility and exact sliding-log rate admission, atomically.
+import { LATENESS_BOUNDS_MS, LUA_BUCKET_LABEL, luaBounds } from '../../metrics/buckets.js';
 import { defineScript } from '../../store/lua/script.js';
 
 /**
- * Takes 6 fixed keys, then one rate-limit log per limit (variadic: run it with runVariadicScript).
+ * Takes 7 fixed keys, then one rate-limit log per limit (variadic: run it with runVariadicScript).
  * Rate limits are sliding logs: a zset of admission times per limit. A job is admitted only when
  * every log holds fewer than `limit` entries younger than `window + guard`, and is then written
  * to all of them, so no window of that length ever holds more than `limit` admissions. Nothing is
@@ -12,7 +13,7 @@ import { defineScript } from '../../store/lua/script.js';
  */
 export const startJob = defineScript(
   'startJob',
-  6,
+  7,
   `--[[
   Input:
     KEYS[1]  job hash
@@ -21,7 +22,8 @@ export const startJob = defineScript(
     KEYS[4]  paused task types set
     KEYS[5]  metrics hash
     KEYS[6]  deferral horizons hash (limit name -> next free deferral slot, epoch ms)
-    KEYS[7..] rate-limit logs (zset member -> admission time), one per limit triple in ARGV
+    KEYS[7]  period stats hash of (task, period): outcomes and start-time buckets (lib/metrics)
+    KEYS[8..] rate-limit logs (zset member -> admission time), one per limit triple in ARGV
 
     ARGV[1]  now (epoch ms): job times; also the floor of the admission time (see below)
     ARGV[2]  job id
@@ -35,7 +37,13 @@ export const startJob = defineScript(
     ARGV[10] job hash retention (ms)
     ARGV[11] rate-limit guard (ms) added to every window
     ARGV[12] Upstash-Retried of this delivery
-    ARGV[13..] name, limit, window ms: one triple per KEYS[7..]
+    ARGV[13] start-time bucket width (ms) of the period stats; 0 = keep no period stats (manual runs)
+    ARGV[14] period stats retention (ms)
+    ARGV[15..] name, limit, window ms: one triple per KEYS[8..]
+
+  Metrics (no extra round trip): counters <task>:duplicate|busy|skipped|deferred|started and
+  limit:<name>:denied; on a job's first start ever (field firstStartedAt) the lateness histogram
+  <task>:lat:<le>|sum, lateness being that start minus the job's first planned notBefore.
 
   Output: JSON
     {r='duplicate', state}           succeeded, dead or skipped already: nothing done
@@ -49,6 +57,15 @@ local job, metrics = KEYS[1], KEYS[5]
 local now = tonumber(ARGV[1])
 local jobId, taskId = ARGV[2], ARGV[3]
 local leaseMs, skip, retention, guard = tonumber(ARGV[8]), ARGV[9], ARGV[10], tonumber(ARGV[11])
+local statsBucket = tonumber(ARGV[13])
+local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 8, 15
+local LATENESS_BOUNDS = ${luaBounds(LATENESS_BOUNDS_MS)}
+${LUA_BUCKET_LABEL}
+local function periodStat(field, n)
+  if statsBucket <= 0 then return end
+  redis.call('HINCRBY', KEYS[7], field, n)
+  redis.call('PEXPIRE', KEYS[7], ARGV[14])
+end
 
 local cur = redis.call('HMGET', job, 'state', 'leaseUntil', 'replays')
 local state = cur[1]
@@ -82,6 +99,7 @@ if skip ~= '' then
   redis.call('HSET', job, 'state', 'skipped', 'skipReason', skip, 'finishedAt', ARGV[1])
   redis.call('HDEL', job, 'leaseUntil')
   redis.call('HINCRBY', metrics, taskId .. ':skipped', 1)
+  periodStat('skipped', 1)
   return cjson.encode({ r = 'skipped', reason = skip })
 end
 
@@ -91,15 +109,15 @@ end
 local at = now
 local ok, t = pcall(redis.call, 'TIME')
 if ok then at = math.max(at, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
-for i = 7, #KEYS do
+for i = FIRST_LIMIT_KEY, #KEYS do
   local newest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
   if newest[2] then at = math.max(at, tonumber(newest[2])) end
 end
 
 -- Every limit is checked before any is consumed.
 local retryAt, blocked, blockedGap = nil, nil, nil
-for i = 7, #KEYS do
-  local a = 13 + (i - 7) * 3
+for i = FIRST_LIMIT_KEY, #KEYS do
+  local a = FIRST_LIMIT_ARG + (i - FIRST_LIMIT_KEY) * 3
   local name, limit, span = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) + guard
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', at - span)
   local count = redis.call('ZCARD', KEYS[i])
@@ -118,18 +136,28 @@ if retryAt ~= nil then
   redis.call('HSET', job, 'state', 'deferred')
   redis.call('HINCRBY', metrics, taskId .. ':deferred', 1)
   redis.call('HINCRBY', metrics, 'limit:' .. blocked .. ':denied', 1)
+  periodStat('deferred', 1)
   return cjson.encode({ r = 'denied', retryAt = retryAt, limit = blocked, deferrals = deferrals,
     replays = tonumber(cur[3]) or 0 })
 end
 
 local attempt = redis.call('HINCRBY', job, 'attempts', 1)
-for i = 7, #KEYS do
-  local a = 13 + (i - 7) * 3
+for i = FIRST_LIMIT_KEY, #KEYS do
+  local a = FIRST_LIMIT_ARG + (i - FIRST_LIMIT_KEY) * 3
   redis.call('ZADD', KEYS[i], string.format('%d', at), jobId .. '#' .. attempt)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[a + 2]) + guard)
 end
 redis.call('HSET', job, 'state', 'running', 'leaseUntil', string.format('%d', now + leaseMs),
   'startedAt', ARGV[1], 'retried', ARGV[12])
+redis.call('HINCRBY', metrics, taskId .. ':started', 1)
+-- Once per job, not per attempt: retries and replays would measure backoff or an outage, not the schedule.
+if redis.call('HSETNX', job, 'firstStartedAt', ARGV[1]) == 1 then
+  local late = math.max(0, now - (tonumber(redis.call('HGET', job, 'notBefore')) or now))
+  redis.call('HINCRBY', metrics, taskId .. ':lat:' .. bucketLabel(LATENESS_BOUNDS, late), 1)
+  redis.call('HINCRBY', metrics, taskId .. ':lat:sum', string.format('%d', late))
+  periodStat('started', 1)
+  if statsBucket > 0 then periodStat('s:' .. string.format('%d', math.floor(now / statsBucket) * statsBucket), 1) end
+end
 return cjson.encode({ r = 'claimed', attempt = attempt, params = params, admittedAt = at })
 `,
 );
