@@ -21,6 +21,17 @@ const EnvSchema = z.object({
   QSTASH_CURRENT_SIGNING_KEY: z.string().min(1),
   QSTASH_NEXT_SIGNING_KEY: z.string().min(1),
   STAGGER_ADMIN_API_KEYS: list,
+  /** Read-only tokens for GET /metrics (Prometheus scrapers), besides the admin keys; empty or unset = none. */
+  STAGGER_METRICS_TOKENS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    )
+    .pipe(z.array(z.string().min(16, 'each token needs at least 16 characters'))),
   /** Base URL at which QStash reaches this deployment's functions (worker, failure callback). */
   STAGGER_PUBLIC_URL: z.url(),
   STAGGER_KEY_PREFIX: z

@@ -37,6 +37,14 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<
 
 const accepts = (schema: z.ZodType, value: unknown) => schema.safeParse(value).success;
 
+/** Alternatives: any one requirement of the list suffices. */
+const SECURITY: Record<RouteSpec['auth'], Record<string, string[]>[]> = {
+  none: [],
+  admin: [{ adminKey: [] }],
+  qstash: [{ qstashSignature: [] }],
+  metrics: [{ adminKey: [] }, { metricsToken: [] }],
+};
+
 function parametersOf(shape: z.ZodObject | undefined, where: 'path' | 'query'): unknown[] {
   if (!shape) return [];
   return Object.entries(shape.shape as Record<string, z.ZodType>).map(([name, schema]) => ({
@@ -51,9 +59,11 @@ function parametersOf(shape: z.ZodObject | undefined, where: 'path' | 'query'): 
 function operationOf(route: RouteSpec): Operation {
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
-    responses[status] = spec.schema
-      ? { description: spec.description, content: { 'application/json': { schema: jsonSchemaOf(spec.schema, 'output') } } }
-      : { description: spec.description };
+    responses[status] = spec.contentType
+      ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
+      : spec.schema
+        ? { description: spec.description, content: { 'application/json': { schema: jsonSchemaOf(spec.schema, 'output') } } }
+        : { description: spec.description };
   }
   const errors = new Set<number>([400, 500, ...(route.errors ?? [])]);
   if (route.auth !== 'none') errors.add(401);
@@ -68,7 +78,7 @@ function operationOf(route: RouteSpec): Operation {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth === 'none' ? [] : [{ [route.auth === 'admin' ? 'adminKey' : 'qstashSignature']: [] }],
+    security: SECURITY[route.auth],
     responses,
   };
   const parameters = [...parametersOf(route.pathParams, 'path'), ...parametersOf(route.query, 'query')];
@@ -99,6 +109,7 @@ export function buildOpenApi(routes: readonly RouteSpec[]): OpenApiDocument {
     components: {
       securitySchemes: {
         adminKey: { type: 'http', scheme: 'bearer', description: 'An admin API key' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'A read-only metrics token (STAGGER_METRICS_TOKENS): GET /metrics only' },
         qstashSignature: {
           type: 'apiKey',
           in: 'header',

@@ -12,6 +12,8 @@ export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** A body other than JSON (a page, Prometheus text): documented as a string of this media type. */
+  contentType?: string;
 }
 
 export interface RouteSpec {
@@ -23,8 +25,11 @@ export interface RouteSpec {
   handler: string;
   summary: string;
   tag: string;
-  /** `qstash`: a QStash-signed delivery (handled by the worker's signed edge, documented here). */
-  auth: 'admin' | 'none' | 'qstash';
+  /**
+   * `qstash`: a QStash-signed delivery (handled by the worker's signed edge, documented here).
+   * `metrics`: an admin key or a read-only metrics token (STAGGER_METRICS_TOKENS).
+   */
+  auth: 'admin' | 'none' | 'qstash' | 'metrics';
   pathParams?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;

@@ -1,6 +1,7 @@
 // Every HTTP route of the deployment, for the OpenAPI document; a unit test checks it against serverless.yml.
 import { z } from 'zod';
 import { ADMIN_ROUTES } from '../admin/routes.js';
+import { OBSERVABILITY_ROUTES } from '../dashboard/routes.js';
 import { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, ContinuationMessage } from '../scheduler/continuation.js';
 import { SCHEDULER_ROUTES } from '../scheduler/routes.js';
@@ -87,5 +88,6 @@ export const ALL_ROUTES: readonly RouteSpec[] = [
   ...Object.values(ADMIN_ROUTES),
   ...Object.values(OPERATOR_ROUTES),
   ...Object.values(SCHEDULER_ROUTES),
+  ...Object.values(OBSERVABILITY_ROUTES),
   ...Object.values(INTERNAL_ROUTES),
 ];
