@@ -1,0 +1,97 @@
+// Test helper: `npm run dev` (scripts/dev.ts) as a child process on free ports: redis-server, bridge, broker, demo target
+// and serverless-offline, as a developer runs them. Stopped with SIGINT, like Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+
+export interface DevStack {
+  readonly api: string;
+  readonly bridge: string;
+  readonly broker: string;
+  readonly ports: Record<string, number>;
+  /** Everything the stack printed so far (serverless-offline and function logs included). */
+  output(): string;
+  /** fetch against serverless-offline with the local admin key. */
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  /** SIGINT, then the exit code (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/** Variables of the test process that must not leak into the stack (tests run with their own prefixes and keys). */
+const INHERITED_PREFIXES = ['STAGGER_', 'UPSTASH_', 'QSTASH_', 'OFFLINE_', 'BROKER_'];
+
+export async function startDevStack(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<DevStack> {
+  const ports = {
+    REDIS_PORT: await freePort(),
+    BRIDGE_PORT: await freePort(),
+    BROKER_PORT: await freePort(),
+    TARGET_PORT: await freePort(),
+    OFFLINE_HTTP_PORT: await freePort(),
+    OFFLINE_LAMBDA_PORT: await freePort(),
+  };
+  const base: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !INHERITED_PREFIXES.some((p) => k.startsWith(p)) && k !== 'REDIS_URL'),
+  );
+  const cwd = process.cwd();
+  let out = '';
+  const child: ChildProcess = spawn(join(cwd, 'node_modules/.bin/tsx'), ['scripts/dev.ts'], {
+    cwd,
+    detached: true,
+    env: {
+      ...base,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      DEV_DATA_DIR: mkdtempSync(join(tmpdir(), 'stagger-dev-')),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+
+  const stop = async (graceMs = 15_000) => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGINT');
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }, graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  while (!out.includes('stagger local stack is up')) {
+    if (child.exitCode !== null) throw new Error(`dev stack exited early:\n${out}`);
+    if (Date.now() > deadline) {
+      await stop(2_000);
+      throw new Error(`dev stack not up within ${timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const api = `http://127.0.0.1:${ports.OFFLINE_HTTP_PORT}`;
+  return {
+    api,
+    bridge: `http://127.0.0.1:${ports.BRIDGE_PORT}`,
+    broker: `http://127.0.0.1:${ports.BROKER_PORT}`,
+    ports,
+    output: () => out,
+    admin: (path, init = {}) =>
+      fetch(`${api}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${LOCAL_DEFAULTS.adminApiKey}`,
+          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(init.headers as Record<string, string> | undefined),
+        },
+      }),
+    stop,
+  };
+}
