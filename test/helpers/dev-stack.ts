@@ -23,15 +23,24 @@ export interface DevStack {
 /** Variables of the test process that must not leak into the stack (tests run with their own prefixes and keys). */
 const INHERITED_PREFIXES = ['STAGGER_', 'UPSTASH_', 'QSTASH_', 'OFFLINE_', 'BROKER_'];
 
+/**
+ * The kernel may hand out a just-released port again: two parts of the stack on one port would have the first
+ * one answer for both (the demo target answers 200 to everything, /health included).
+ */
+async function distinctFreePorts<K extends string>(names: readonly K[]): Promise<Record<K, number>> {
+  const taken = new Set<number>();
+  const out = {} as Record<K, number>;
+  for (const name of names) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    out[name] = port;
+  }
+  return out;
+}
+
 export async function startDevStack(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<DevStack> {
-  const ports = {
-    REDIS_PORT: await freePort(),
-    BRIDGE_PORT: await freePort(),
-    BROKER_PORT: await freePort(),
-    TARGET_PORT: await freePort(),
-    OFFLINE_HTTP_PORT: await freePort(),
-    OFFLINE_LAMBDA_PORT: await freePort(),
-  };
+  const ports = await distinctFreePorts(['REDIS_PORT', 'BRIDGE_PORT', 'BROKER_PORT', 'TARGET_PORT', 'OFFLINE_HTTP_PORT', 'OFFLINE_LAMBDA_PORT']);
   const base: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !INHERITED_PREFIXES.some((p) => k.startsWith(p)) && k !== 'REDIS_URL'),
   );
