@@ -20,3 +20,26 @@ export interface Scenario {
 export function sidesInOrder<T>(rep: number, a: T, b: T): [T, T] {
   return rep % 4 === 0 || rep % 4 === 3 ? [a, b] : [b, a];
 }
+
+/** Failed repetitions per side: a failure costs that repetition, not the side; the first error is kept for the report. */
+export class Failures {
+  private readonly bySide = new Map<string, { count: number; first: string }>();
+
+  /** Records a failure and returns its one-line reason. */
+  add(side: string, err: unknown): string {
+    const reason = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    const f = this.bySide.get(side);
+    if (f) f.count++;
+    else this.bySide.set(side, { count: 1, first: reason });
+    return reason;
+  }
+
+  /** Why a side has no figures (when every repetition failed), for a "not available" cell. */
+  reason(side: string): string {
+    return this.bySide.get(side)?.first ?? 'not run';
+  }
+
+  notes(): string[] {
+    return [...this.bySide].map(([side, f]) => `${side}: ${f.count} repetition(s) failed and are left out of the figures; first error: ${f.first}`);
+  }
+}

@@ -11,7 +11,7 @@ import type { BenchEnv } from '../lib/bench-env.js';
 import { PRICES, TICKS_PER_MONTH, qstashUsd, redisUsd } from '../lib/prices.js';
 import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';
 import { readCommandStats, resetCommandStats, totalCalls } from '../lib/redis-stats.js';
-import { sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
+import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { BENCH_TASK, benchUser, startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { writeBenchCatalog } from './fanout-plan.js';
@@ -157,10 +157,9 @@ export const costScenario: Scenario = {
     const idleS = ctx.quick ? 3 : 20;
     const stagger: StaggerCost[] = [];
     const bullmq: BullmqCost[] = [];
-    const unavailable: Record<string, string> = {};
+    const failures = new Failures();
     for (let rep = 0; rep < ctx.reps; rep++) {
       for (const side of sidesInOrder(rep, 'stagger', 'bullmq')) {
-        if (unavailable[side]) continue;
         try {
           if (side === 'stagger') {
             const r = await staggerCost(ctx, jobs, spreadS);
@@ -175,18 +174,17 @@ export const costScenario: Scenario = {
             ctx.progress(`rep ${rep + 1}/${ctx.reps} bullmq: ${fmt(r.commandsPerJob)} commands/job sent (${fmt(r.commandstatsPerJob)} executed incl. Lua), idle ${fmt(r.idleCommandsPerMinute)}/min`);
           }
         } catch (err) {
-          unavailable[side] = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-          ctx.progress(`${side} side not available: ${unavailable[side]}`);
+          ctx.progress(`rep ${rep + 1}/${ctx.reps} ${side} failed: ${failures.add(side, err)}`);
         }
       }
     }
-    return report(ctx, jobs, spreadS, stagger, bullmq, unavailable);
+    return report(ctx, jobs, spreadS, stagger, bullmq, failures);
   },
 };
 
-function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerCost[], b: BullmqCost[], unavailable: Record<string, string>): ScenarioReport {
-  const sc = (pick: (r: StaggerCost) => number, unit?: string) => (s.length ? cell(summarize(s.map(pick)), unit) : na(unavailable['stagger'] ?? 'not run'));
-  const bc = (pick: (r: BullmqCost) => number, unit?: string) => (b.length ? cell(summarize(b.map(pick)), unit) : na(unavailable['bullmq'] ?? 'not run'));
+function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerCost[], b: BullmqCost[], failures: Failures): ScenarioReport {
+  const sc = (pick: (r: StaggerCost) => number, unit?: string) => (s.length ? cell(summarize(s.map(pick)), unit) : na(failures.reason('stagger')));
+  const bc = (pick: (r: BullmqCost) => number, unit?: string) => (b.length ? cell(summarize(b.map(pick)), unit) : na(failures.reason('bullmq')));
   const sm = (pick: (r: StaggerCost) => number) => (s.length ? summarize(s.map(pick)).median : Number.NaN);
   const bm = (pick: (r: BullmqCost) => number) => (b.length ? summarize(b.map(pick)).median : Number.NaN);
   const million = 1_000_000;
@@ -242,7 +240,7 @@ function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerC
       'BullMQ: addBulk of the same jobs (delays over the same window), one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ' +
         'top-level only (Lua-run commands excluded), the commandstats row includes them. BullMQ needs a TCP Redis and a long-running worker process, which this does not price.',
       'The scheduler\'s fixed cost is its minute tick: it reads every task type\'s zone-group counts each minute, so it grows with the catalog, not with the jobs.',
-      ...Object.entries(unavailable).map(([side, why]) => `${side} side not available: ${why}`),
+      ...failures.notes(),
     ],
     raw: { stagger: s, bullmq: b },
   };

@@ -9,7 +9,7 @@ import { signDelivery } from '../../scripts/broker/signing.js';
 import { fakeContext } from '../../scripts/lib/lambda-http.js';
 import { BENCH_KEYS } from '../lib/bench-env.js';
 import { cell, na, type ScenarioReport } from '../lib/report.js';
-import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { Failures, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { BENCH_TASK, benchUser, startStaggerStack } from '../lib/stagger-stack.js';
 import { fmt, percentile, summarize } from '../lib/stats.js';
 
@@ -151,8 +151,8 @@ export const overheadScenario: Scenario = {
     const jobs = ctx.quick ? 300 : 2000;
     const warmup = ctx.quick ? 50 : 200;
     const runs: OverheadRun[] = [];
-    let unavailable: string | undefined;
-    for (let rep = 0; rep < ctx.reps && !unavailable; rep++) {
+    const failures = new Failures();
+    for (let rep = 0; rep < ctx.reps; rep++) {
       try {
         const r = await measureOverhead(ctx, jobs, warmup);
         runs.push(r);
@@ -161,11 +161,10 @@ export const overheadScenario: Scenario = {
             `target's own time p50 ${fmt(r.targetP50)} ms`,
         );
       } catch (err) {
-        unavailable = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-        ctx.progress(`not available: ${unavailable}`);
+        ctx.progress(`rep ${rep + 1}/${ctx.reps} failed: ${failures.add('stagger worker', err)}`);
       }
     }
-    const col = (pick: (r: OverheadRun) => number) => (runs.length ? cell(summarize(runs.map(pick)), 'ms') : na(unavailable ?? 'not run'));
+    const col = (pick: (r: OverheadRun) => number) => (runs.length ? cell(summarize(runs.map(pick)), 'ms') : na(failures.reason('stagger worker')));
     const p50 = runs.length ? summarize(runs.map((r) => r.p50)).median : Number.NaN;
     return {
       id: 'overhead',
@@ -192,6 +191,7 @@ export const overheadScenario: Scenario = {
           'What remains: signature check, zod parse, the start script (idempotency claim + sliding-log limiter) and the record script, each one REST round trip ' +
           'to the local bridge (its own process) and redis-server.',
         'Against Upstash the two Redis round trips cost a network RTT each (same region: ~1–2 ms); locally they are loopback HTTP.',
+        ...failures.notes(),
       ],
       raw: runs,
     } satisfies ScenarioReport;

@@ -9,7 +9,7 @@ import { QStashPublisher } from '../../lib/scheduler/publisher.js';
 import type { BenchEnv } from '../lib/bench-env.js';
 import { cell, na, type MetricRow, type ScenarioReport } from '../lib/report.js';
 import { readCommandStats, resetCommandStats, totalCalls } from '../lib/redis-stats.js';
-import { sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
+import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { BENCH_TASK, benchUser, startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { achievedRate, alignedWindowsOverLimit, maxInSlidingWindow, windowsOverLimit } from '../lib/windows.js';
@@ -120,10 +120,9 @@ export const ratelimitScenario: Scenario = {
     const limit = 200;
     const timeoutMs = Math.max(60_000, (jobs / limit) * 4000);
     const runs: Record<Side, RateRun[]> = { stagger: [], bullmq: [] };
-    const unavailable: Partial<Record<Side, string>> = {};
+    const failures = new Failures();
     for (let rep = 0; rep < ctx.reps; rep++) {
       for (const side of sidesInOrder<Side>(rep, 'stagger', 'bullmq')) {
-        if (unavailable[side]) continue;
         try {
           const r = side === 'stagger' ? await staggerSide(ctx.env, jobs, limit, timeoutMs) : await bullmqSide(ctx.env, jobs, limit, timeoutMs);
           runs[side].push(r);
@@ -132,19 +131,18 @@ export const ratelimitScenario: Scenario = {
               `${r.overLimit} sliding windows over (${r.alignedOver} calendar seconds)`,
           );
         } catch (err) {
-          unavailable[side] = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-          ctx.progress(`${side} side not available: ${unavailable[side]}`);
+          ctx.progress(`rep ${rep + 1}/${ctx.reps} ${side} failed: ${failures.add(side, err)}`);
         }
       }
     }
-    return report(ctx, jobs, limit, runs, unavailable);
+    return report(ctx, jobs, limit, runs, failures);
   },
 };
 
-function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<Side, RateRun[]>, unavailable: Partial<Record<Side, string>>): ScenarioReport {
+function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<Side, RateRun[]>, failures: Failures): ScenarioReport {
   const sides: Side[] = ['stagger', 'bullmq'];
   const col = (side: Side, pick: (r: RateRun) => number) =>
-    runs[side].length > 0 ? cell(summarize(runs[side].map(pick))) : na(unavailable[side] ?? 'not run');
+    runs[side].length > 0 ? cell(summarize(runs[side].map(pick))) : na(failures.reason(side));
   const med = (pick: (r: RateRun) => number) => (runs.stagger.length ? summarize(runs.stagger.map(pick)).median : Number.NaN);
   const verdict = (ok: boolean): MetricRow['verdict'] => (runs.stagger.length === 0 ? 'not measured' : ok ? 'met' : 'missed');
   const maxOver = runs.stagger.length ? Math.max(...runs.stagger.map((r) => r.overLimit)) : Number.NaN;
@@ -190,7 +188,7 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         'Calendar seconds are windows aligned to whole seconds, what a fixed-window limiter counts.',
       'stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task\'s own 400/s — in one script, HTTP call, record); ' +
         'a denied job is re-published for after capacity returns (with jitter), never dropped. BullMQ: `new Worker(q, fn, { concurrency: 32, limiter: { max: 200, duration: 1000 } })`, fn POSTs to the target.',
-      ...Object.entries(unavailable).map(([side, why]) => `${side} side not available: ${why}`),
+      ...failures.notes(),
     ],
     raw: Object.fromEntries(sides.map((s) => [s, runs[s].map(({ arrivals: _arrivals, ...figures }) => figures)])),
   };
