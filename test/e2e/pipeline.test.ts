@@ -27,6 +27,8 @@ type HourlyTask = keyof typeof HOURLY;
 const SPREAD_S = { hourly_data_sync: 15, hourly_cache_refresh: 20, hourly_health_check: 20 };
 const LOAD_USERS = 50;
 const WARM_WORKERS = 6;
+/** Time before the due minute for the catalog, seeding and warm-up. */
+const LEAD_MS = 30_000;
 /** user1's cache refresh answers 503 three times, then 200; its health check answers 500 until fixed. */
 const FLAKY = 'hourly_cache_refresh:user1:';
 const BROKEN = 'hourly_health_check:user1:';
@@ -87,6 +89,15 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
   }
 }
 
+/** A call that retries while serverless-offline answers with a Lambda timeout (a first load that took too long). */
+async function warmCall(dev: DevStack, path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await dev.admin(path, init);
+    const text = await res.text();
+    if (!text.includes('LambdaTimeoutError') || attempt === 3) return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+  }
+}
+
 let stack: DevStack;
 let target: RunningTarget;
 let dir: string;
@@ -105,7 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (stack) {
     mkdirSync('.local', { recursive: true });
-    writeFileSync('.local/pipeline-e2e.log', stack.output());
+    writeFileSync('.local/pipeline-e2e.log', `${JSON.stringify(stack.ports)}\n${stack.output()}`);
     expect(await stack.stop()).toBe(0);
   }
   await target?.close();
@@ -116,11 +127,24 @@ describe('the pipeline through serverless-offline', () => {
     const redis = new Redis({ url: stack.bridge, token: LOCAL_DEFAULTS.redisToken, retry: false });
     // The period falls on the next whole minute at least 20 s ahead: time to seed and warm up before it,
     // and no real tick can claim it first (every tick before that minute sees only last hour's, long late).
-    const dueAt = nextMinute(Date.now() + 20_000);
+    const dueAt = nextMinute(Date.now() + LEAD_MS);
     const catalogPath = join(dir, 'tasks.yaml');
     writeFileSync(catalogPath, catalogYaml(new Date(dueAt).getUTCMinutes(), target.url));
 
-    // The demo data (user1..user4) and load users, as `npm run seed` writes them.
+    // Warm-up: serverless-offline loads a function per instance, seconds each (Lambda's cold start, much slower), and
+    // starts one instance per concurrent call. Whole-second delivery sends a few jobs at once: warm several workers
+    // with signed deliveries for a user that does not exist (skipped by the worker: no target call, no limit used).
+    const qstash = new QStashClient({ baseUrl: stack.broker, token: LOCAL_DEFAULTS.qstashToken });
+    const warmJobs = Array.from({ length: WARM_WORKERS }, (_, i) => `hourly_health_check:warm-up-${i}:warm-up`);
+    await qstash.batchJSON(
+      warmJobs.map((jobId) => {
+        const [taskId, userId, period] = jobId.split(':') as [string, string, string];
+        const body = { v: 1, jobId, taskId, userId, periodKey: period, notBefore: Date.now(), origin: 'manual', backfilled: false, deferrals: 0 };
+        return { url: `${stack.api}/internal/jobs`, body, retries: 0 };
+      }),
+    );
+
+    // Meanwhile, the demo data (user1..user4) and load users, as `npm run seed` writes them.
     const seedEnv = { PATH: process.env['PATH'] ?? '', UPSTASH_REDIS_REST_URL: stack.bridge, UPSTASH_REDIS_REST_TOKEN: LOCAL_DEFAULTS.redisToken };
     const seeded = await run('node_modules/.bin/tsx', ['scripts/seed.ts', '--users', String(LOAD_USERS), '--catalog', catalogPath], { env: seedEnv });
     expect(seeded.stdout).toContain('user1 (Europe/London): hourly_data_sync, hourly_cache_refresh, hourly_health_check');
@@ -139,32 +163,19 @@ describe('the pipeline through serverless-offline', () => {
     const dueCount = [...due.values()].reduce((n, users) => n + users.length, 0);
     expect(dueCount).toBeGreaterThan(60);
 
-    // Warm-up: serverless-offline loads a function per instance, seconds each (Lambda's cold start, much slower), and
-    // starts one instance per concurrent call. Whole-second delivery sends a few jobs at once: warm several workers
-    // with signed deliveries for a user that does not exist (skipped by the worker: no target call, no limit used).
-    const qstash = new QStashClient({ baseUrl: stack.broker, token: LOCAL_DEFAULTS.qstashToken });
-    const warmJobs = Array.from({ length: WARM_WORKERS }, (_, i) => `hourly_health_check:warm-up-${i}:warm-up`);
-    await qstash.batchJSON(
-      warmJobs.map((jobId) => {
-        const [taskId, userId, period] = jobId.split(':') as [string, string, string];
-        const body = { v: 1, jobId, taskId, userId, periodKey: period, notBefore: Date.now(), origin: 'manual', backfilled: false, deferrals: 0 };
-        return { url: `${stack.api}/internal/jobs`, body, retries: 0 };
-      }),
-    );
-    const warm = await Promise.all([
-      stack.admin('/v1/scheduler/run', { method: 'POST', body: '{}' }),
-      stack.admin('/v1/jobs/hourly_data_sync:user1:warm-up'),
-      stack.admin('/v1/dead-letters'),
-      stack.admin('/v1/dead-letters/hourly_data_sync:user1:warm-up/replay', { method: 'POST' }),
-    ]);
-    expect(warm.map((r) => r.status)).toEqual([200, 404, 200, 404]);
-    // Nothing of this hour was due yet in real time.
-    expect(((await warm[0]!.json()) as { claimed: number }).claimed).toBe(0);
-    await until('the warm-up deliveries', 40_000, async () => {
+    await until('the warm-up deliveries', 45_000, async () => {
       const states = await Promise.all(warmJobs.map((j) => redis.hget<unknown>(keys.job(j), 'state')));
       return states.every((st) => st === 'skipped') ? true : undefined;
     });
-    expect(Date.now()).toBeLessThan(dueAt - 2_000);
+    // The operator functions the test calls later, one at a time: concurrent first loads on a busy machine can outlast
+    // a function's timeout (serverless-offline then answers its Lambda timeout error, and the next call loads again).
+    const warmScheduler = await warmCall(stack, '/v1/scheduler/run', { method: 'POST', body: '{}' });
+    // Nothing of this hour was due yet in real time.
+    expect(warmScheduler).toMatchObject({ status: 200, body: { claimed: 0 } });
+    expect((await warmCall(stack, '/v1/jobs/hourly_data_sync:user1:warm-up')).status).toBe(404);
+    expect((await warmCall(stack, '/v1/dead-letters')).status).toBe(200);
+    expect((await warmCall(stack, '/v1/dead-letters/hourly_data_sync:user1:warm-up/replay', { method: 'POST' })).status).toBe(404);
+    if (Date.now() > dueAt - 2_000) throw new Error(`warm-up and seeding took past the due minute (${LEAD_MS} ms lead): machine too busy`);
 
     // The period is reached by the explicit now, ahead of the real clock.
     await sleep(dueAt - 2_000 - Date.now());
@@ -172,7 +183,10 @@ describe('the pipeline through serverless-offline', () => {
     expect(runRes.status).toBe(200);
     const summary = (await runRes.json()) as { now: string; claimed: number; published: number; done: number; slots: { slot: string }[] };
     expect(Date.now()).toBeLessThan(dueAt);
-    expect(summary).toMatchObject({ now: new Date(dueAt).toISOString(), claimed: 3, done: 3 });
+    expect(summary).toMatchObject({ claimed: 3, done: 3 });
+    // The explicit now, and the clock it starts runs on in real time while the tick works.
+    expect(Date.parse(summary.now) - dueAt).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(summary.now) - dueAt).toBeLessThan(1_000);
     const slots = new Map(summary.slots.map((s) => [s.slot.split(':')[0] as HourlyTask, s.slot]));
     const periodKey = summary.slots[0]!.slot.split(':')[2]!;
     expect(periodKey).toBe(new Date(dueAt).toISOString().slice(0, 13));
@@ -226,7 +240,7 @@ describe('the pipeline through serverless-offline', () => {
     expect(onTime.length).toBeGreaterThan(expectedJobs.length / 2);
     // A burst larger than the warm instances costs one serverless-offline load (seconds) to a job or two.
     expect(quantile(onTime, 0.9)).toBeLessThan(1_600);
-    expect(Math.max(...onTime)).toBeLessThan(8_000);
+    expect(Math.max(...onTime)).toBeLessThan(15_000);
 
     // Spread: planned times stratified over each window; actual first calls follow them (QStash counts whole seconds).
     const report: Record<string, unknown> = {};
@@ -236,7 +250,8 @@ describe('the pipeline through serverless-offline', () => {
       const plannedSpread = spreadOf(jobs.map((j) => planned.get(j)!), w.startAt, w.windowMs);
       const actualSpread = spreadOf(jobs.map((j) => callsPerJob.get(j)![0]!.at), w.startAt, w.windowMs);
       report[task] = { planned: plannedSpread, actual: actualSpread };
-      expect(w.startAt).toBe(dueAt);
+      expect(w.startAt - dueAt).toBeGreaterThanOrEqual(0);
+      expect(w.startAt - dueAt).toBeLessThan(1_000);
       expect(plannedSpread.n).toBe(users.length);
       for (const edge of [plannedSpread.headMs, plannedSpread.tailMs]) expect(edge).toBeLessThanOrEqual(2 * plannedSpread.stepMs);
       expect(plannedSpread.maxGapMs).toBeLessThanOrEqual(2 * plannedSpread.stepMs + 1);
