@@ -141,6 +141,7 @@ export async function readOverview(deps: OverviewDeps, chartTask?: string): Prom
       barMs: bins.barMs,
       planned: num(slotHash['total']),
       counts: bins.counts,
+      after: bins.after,
       outside: bins.outside,
     };
   }

@@ -47,7 +47,8 @@ export const StartsChart = z.object({
   barMs: z.number().int().meta({ description: 'Width of one bar' }),
   planned: z.number().int(),
   counts: z.array(z.number().int()).meta({ description: 'First starts per bar, from startAt' }),
-  outside: z.number().int().meta({ description: 'Starts of the period outside the window (late or early)' }),
+  after: z.number().int().meta({ description: 'Starts just after the window (QStash delivers in whole seconds)' }),
+  outside: z.number().int().meta({ description: 'Starts of the period further outside the window (late or early)' }),
 });
 
 export const LimitView = z.object({

@@ -3,7 +3,9 @@
 export interface StartsBins {
   barMs: number;
   counts: number[];
-  /** Starts whose bucket lies outside the window. */
+  /** Starts in the bucket just after the window: QStash delivers in whole seconds, so a start planned near the end may run that late. */
+  after: number;
+  /** Starts whose bucket lies further outside the window. */
   outside: number;
 }
 
@@ -24,7 +26,8 @@ export function startBuckets(stats: Record<string, unknown>): Map<number, number
 /**
  * Bars of whole buckets (so no bucket is split between bars), at most `maxBars`, from `startAt`.
  * A bucket counts in the bar where it starts; one starting up to a bucket before the window (the
- * window rarely begins on a bucket edge) counts in the first bar.
+ * window rarely begins on a bucket edge) counts in the first bar. Starts of the bucket right after
+ * the window are kept apart (`after`): folded into the last bar they would show as a spike.
  */
 export function binStarts(
   buckets: ReadonlyMap<number, number>,
@@ -36,8 +39,13 @@ export function binStarts(
   const barMs = bucketMs * Math.ceil(bucketsInWindow / maxBars);
   const counts = new Array<number>(Math.max(1, Math.ceil(window.windowMs / barMs))).fill(0);
   let outside = 0;
+  let after = 0;
   for (const [at, n] of buckets) {
     const offset = at - window.startAt;
+    if (offset >= window.windowMs && offset < window.windowMs + bucketMs) {
+      after += n;
+      continue;
+    }
     if (offset < -bucketMs || offset >= window.windowMs) {
       outside += n;
       continue;
@@ -45,5 +53,5 @@ export function binStarts(
     const i = Math.min(counts.length - 1, Math.max(0, Math.floor(offset / barMs)));
     counts[i]! += n;
   }
-  return { barMs, counts, outside };
+  return { barMs, counts, after, outside };
 }

@@ -43,7 +43,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <div class="card-head"><h2>Task types</h2><label class="muted toggle"><input type="checkbox" id="all-tasks"> show all</label></div>
     <div id="tasks" class="scroll"></div>
   </section>
-  <div class="grid">
+  <div class="grid flip">
     <section class="card">
       <div class="card-head"><h2>Rate limits</h2></div>
       <div id="limits"></div>

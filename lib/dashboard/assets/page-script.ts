@@ -121,9 +121,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
       stat('lastTick', 'Last tick', s.lastTick ? relative(s.lastTick.at) : 'never', s.lastTick ? 'fence ' + s.lastTick.fence + ' · ' + clock(s.lastTick.at) : ''),
       stat('lock', 'Lock', s.lock.held ? 'held' : 'free', s.lock.held ? s.lock.holder : 'no tick running'),
       stat('activeSlots', 'Slots fanning out', int(s.slots.length), int(pending) + ' jobs to publish'),
-      stat('subscriptions', 'Enabled task users', int(users), d.taskTypes.length + ' task types'),
+      stat('subscriptions', 'Task users', int(users), 'over ' + d.taskTypes.length + ' task types'),
       stat('started', 'Started', int(t.started), int(t.succeeded) + ' succeeded'),
-      stat('failed', 'Failed attempts', int(failedAttempts), int(t.failed) + ' retried · ' + int(t.dead) + ' permanent', failedAttempts > 0 ? 'bad' : ''),
+      stat('failed', 'Failed attempts', int(failedAttempts), int(t.failed) + ' retryable · ' + int(t.dead) + ' permanent', failedAttempts > 0 ? 'bad' : ''),
       stat('deferred', 'Deferred', int(t.deferred + t.late), 'by the rate limiter'),
       stat('deadLetters', 'Dead letters', int(d.deadLetters.total), int(t.replayed) + ' replayed so far', d.deadLetters.total > 0 ? 'bad' : ''));
     renderChart(d);
@@ -144,15 +144,19 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var W = 640, H = 190, L = 34, R = 8, T = 10, B = 24;
     var n = c.counts.length;
     var even = c.planned / n;
-    var top = Math.max(1, even * 1.6, Math.max.apply(null, c.counts));
-    var bw = (W - L - R) / n;
+    // One more slot after the window for starts QStash's whole-second delivery made up to a second late.
+    var slots = n + 1;
+    var top = Math.max(1, even * 1.6, c.after, Math.max.apply(null, c.counts));
+    var bw = (W - L - R) / slots;
     var y = function (v) { return T + (H - T - B) * (1 - v / top); };
     var start = new Date(c.startAt).getTime();
+    var end = L + n * bw;
+    var bar = function (cls, i, v, label) {
+      return svg('rect', { class: cls, x: (L + i * bw + 0.5).toFixed(1), y: y(v).toFixed(1), width: Math.max(1, bw - 1).toFixed(1),
+        height: (H - B - y(v)).toFixed(1), 'data-count': v }, svg('title', { text: label }));
+    };
     var bars = c.counts.map(function (v, i) {
-      var from = new Date(start + i * c.barMs).toISOString();
-      return svg('rect', { class: 'bar', x: (L + i * bw + 0.5).toFixed(1), y: y(v).toFixed(1), width: Math.max(1, bw - 1).toFixed(1),
-        height: (H - B - y(v)).toFixed(1), 'data-count': v },
-        svg('title', { text: clock(from) + ' +' + span(c.barMs) + ': ' + v + ' started' }));
+      return bar('bar', i, v, clock(new Date(start + i * c.barMs).toISOString()) + ' +' + span(c.barMs) + ': ' + v + ' started');
     });
     var started = c.counts.reduce(function (a, b) { return a + b; }, 0);
     fill('chart',
@@ -160,23 +164,32 @@ export const DASHBOARD_JS = String.raw`'use strict';
         'aria-label': 'Job starts per ' + span(c.barMs) + ' of ' + c.taskId + ' ' + c.periodKey },
         svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }),
         bars,
-        svg('line', { class: 'even', x1: L, x2: W - R, y1: y(even).toFixed(1), y2: y(even).toFixed(1) },
+        c.after > 0 ? bar('after', n, c.after, c.after + ' started just after the window (whole-second delivery)') : null,
+        c.after > 0 ? svg('text', { class: 'after-count', x: (end + bw / 2).toFixed(1), y: (y(c.after) - 4).toFixed(1), 'text-anchor': 'middle', 'data-field': 'after', text: c.after }) : null,
+        svg('line', { class: 'axis', x1: end.toFixed(1), x2: end.toFixed(1), y1: T, y2: H - B }),
+        svg('line', { class: 'even', x1: L, x2: end.toFixed(1), y1: y(even).toFixed(1), y2: y(even).toFixed(1) },
           svg('title', { text: 'perfectly even: ' + even.toFixed(2) + ' per bar' })),
         svg('text', { x: L - 6, y: y(top) + 4, 'text-anchor': 'end', text: Math.round(top) }),
         svg('text', { x: L - 6, y: H - B + 4, 'text-anchor': 'end', text: '0' }),
         svg('text', { x: L, y: H - 6, text: clock(c.startAt) }),
-        svg('text', { x: W - R, y: H - 6, 'text-anchor': 'end', text: clock(new Date(start + c.windowMs).toISOString()) })),
+        svg('text', { x: end.toFixed(1), y: H - 6, 'text-anchor': 'end', text: clock(new Date(start + c.windowMs).toISOString()) })),
       el('p', { class: 'muted', 'data-chart-summary': '' },
         el('code', { text: c.taskId + ' ' + c.periodKey }), ' · ',
-        el('span', { 'data-field': 'chart-started', text: int(started) }), ' of ', el('span', { 'data-field': 'chart-planned', text: int(c.planned) }),
+        el('span', { 'data-field': 'chart-started', text: int(started + c.after) }), ' of ', el('span', { 'data-field': 'chart-planned', text: int(c.planned) }),
         ' started over ' + span(c.windowMs) + ' · one bar = ' + span(c.barMs) + ' · dashed: perfectly even' +
+        (c.after ? ' · grey: ' + int(c.after) + ' just after the window (QStash delivers in whole seconds)' : '') +
         (c.outside ? ' · ' + int(c.outside) + ' outside the window' : '')));
   }
 
   function renderScheduler(s) {
+    var did = s.lastTick && s.lastTick.summary;
     var kv = el('dl', { class: 'kv' },
-      el('dt', { text: 'Last tick' }), el('dd', { text: s.lastTick ? when(s.lastTick.at) + ' (' + relative(s.lastTick.at) + ')' : 'never' }),
-      el('dt', { text: 'Lock holder' }), el('dd', { 'data-field': 'holder', text: s.lock.held ? s.lock.holder + ' (fence ' + s.lock.fence + ')' : '—' }));
+      el('dt', { text: 'Last tick' }), el('dd', { text: s.lastTick ? when(s.lastTick.at) + ' (' + relative(s.lastTick.at) + '), fence ' + s.lastTick.fence : 'never' }),
+      did ? el('dt', { text: 'It did' }) : null,
+      did ? el('dd', { 'data-field': 'last-tick-did', text: 'claimed ' + int(did.claimed) + ' · published ' + int(did.published) + ' · done ' + int(did.done) +
+        (did.resumed ? ' · resumed ' + int(did.resumed) : '') + (did.continued ? ' · handed over ' + int(did.continued) : '') +
+        (did.failed ? ' · failed ' + int(did.failed) : '') }) : null,
+      el('dt', { text: 'Lock' }), el('dd', { 'data-field': 'holder', text: s.lock.held ? 'held by ' + s.lock.holder + ' (fence ' + s.lock.fence + ', ' + span(s.lock.ttlMs) + ' left)' : 'free' }));
     var slots = s.slots.length === 0
       ? el('p', { class: 'empty', text: 'No slot is fanning out.' })
       : s.slots.map(function (x) {
@@ -231,18 +244,18 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var extra = Object.keys(state.replays).filter(function (id) { return !listed[id]; }).map(function (id) { return state.replays[id].item; });
     var items = dlq.items.concat(extra);
     if (items.length === 0) { fill('dlq', el('p', { class: 'empty', text: 'No dead letters.' })); return; }
-    var head = el('tr', null, ['Job', 'Last answer', 'Dead', '', ''].map(function (h) { return el('th', { text: h }); }));
+    var head = el('tr', null, ['Job', 'Last answer', 'Dead', ''].map(function (h) { return el('th', { text: h }); }));
     var rows = items.map(function (x) {
       var r = state.replays[x.id];
       var button = el('button', { type: 'button', class: 'replay', disabled: !!r, text: 'Replay', onclick: function () { replay(x); } });
       var result = el('span', { 'data-field': 'replay-status', class: r ? r.cls : '', text: r ? r.text : '' });
       return el('tr', { 'data-dead-letter': x.id },
         el('td', null, el('code', { text: x.taskId }), el('div', { class: 'muted', text: x.userId + ' · ' + x.periodKey })),
-        el('td', { class: 'wrap' }, el('span', { class: 'pill bad', text: x.lastStatus ? 'HTTP ' + x.lastStatus : 'no answer' }),
-          ' ', el('span', { class: 'muted', text: x.lastError })),
-        el('td', { title: x.reason + ', ' + x.attempts + ' attempts', text: relative(x.deadAt) }),
-        el('td', null, button),
-        el('td', null, result));
+        el('td', { class: 'wrap', title: x.lastError }, el('span', { class: 'pill bad', text: x.lastStatus ? 'HTTP ' + x.lastStatus : 'no answer' }),
+          el('div', { class: 'muted clip', text: x.lastError })),
+        el('td', { title: x.reason + ', ' + x.attempts + ' attempts', text: relative(x.deadAt) },
+          el('div', { class: 'muted', text: x.reason.replace('_', ' ') })),
+        el('td', { class: 'action' }, button, el('div', null, result)));
     });
     fill('dlq', el('table', { 'data-table': 'dead-letters' }, el('thead', null, head), el('tbody', null, rows)));
   }

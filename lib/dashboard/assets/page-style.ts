@@ -3,6 +3,7 @@ export const DASHBOARD_CSS = String.raw`
 :root { --fg: #1d2330; --muted: #6b7385; --line: #e3e6ec; --bg: #f5f6f8; --card: #fff; --accent: #2f6fdf;
   --ok: #1f8a4c; --warn: #b7791f; --bad: #c53030; --bar: #8fb3f0; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   color: var(--fg); background: var(--bg); }
 .top { display: flex; align-items: center; gap: 12px; padding: 10px 24px; background: var(--card);
@@ -21,12 +22,13 @@ main { padding: 16px 24px 32px; display: flex; flex-direction: column; gap: 16px
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; min-width: 0; }
 .card-head { display: flex; align-items: center; gap: 12px; justify-content: space-between; margin-bottom: 10px; }
 .grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
-@media (max-width: 1000px) { .grid { grid-template-columns: 1fr; } }
+.grid.flip { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); }
+@media (max-width: 1000px) { .grid, .grid.flip { grid-template-columns: 1fr; } }
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
 .stat { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .stat .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .4px; }
 .stat .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.stat .sub { color: var(--muted); font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.stat .sub { color: var(--muted); font-size: 12px; }
 .login { max-width: 460px; margin: 64px auto; }
 .login form { display: flex; flex-direction: column; gap: 8px; }
 .login input { font: inherit; padding: 7px 9px; border: 1px solid var(--line); border-radius: 6px; }
@@ -35,6 +37,9 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: lef
 th { font-size: 12px; color: var(--muted); font-weight: 600; position: sticky; top: 0; background: var(--card); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.wrap { white-space: normal; word-break: break-word; min-width: 160px; }
+td .clip { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; font-size: 12px; }
+td.action { text-align: right; }
+td.action div { margin-top: 4px; font-size: 12px; }
 tr:last-child td { border-bottom: 0; }
 .scroll { max-height: 420px; overflow: auto; }
 .pill { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; background: #eef1f6; color: var(--muted); }
@@ -55,6 +60,8 @@ tr:last-child td { border-bottom: 0; }
 svg.chart { width: 100%; height: auto; display: block; }
 svg.chart rect.bar { fill: var(--bar); }
 svg.chart rect.bar:hover { fill: var(--accent); }
+svg.chart rect.after { fill: #d5dcea; }
+svg.chart text.after-count { fill: var(--muted); }
 svg.chart line.even { stroke: var(--ok); stroke-dasharray: 5 4; stroke-width: 1.5; }
 svg.chart line.axis { stroke: #b8bfcc; }
 svg.chart text { font-size: 11px; fill: var(--muted); }
