@@ -23,7 +23,7 @@ export const startJob = defineScript(
     KEYS[5]  metrics hash
     KEYS[6]  deferral horizons hash (limit name -> next free deferral slot, epoch ms)
     KEYS[7]  period stats hash of (task, period): outcomes and start-time buckets (lib/metrics)
-    KEYS[8..] rate-limit logs (zset member -> admission time), one per limit triple in ARGV
+    KEYS[8..] rate-limit logs (zset member job#attempt, or job#r<replays>.attempt -> admission time), one per limit triple in ARGV
 
     ARGV[1]  now (epoch ms): job times; also the floor of the admission time (see below)
     ARGV[2]  job id
@@ -142,9 +142,13 @@ if retryAt ~= nil then
 end
 
 local attempt = redis.call('HINCRBY', job, 'attempts', 1)
+-- A replay counts attempts from 1 again: its admissions must not overwrite those of the calls before it.
+local member = jobId .. '#' .. attempt
+local replays = tonumber(cur[3]) or 0
+if replays > 0 then member = jobId .. '#r' .. replays .. '.' .. attempt end
 for i = FIRST_LIMIT_KEY, #KEYS do
   local a = FIRST_LIMIT_ARG + (i - FIRST_LIMIT_KEY) * 3
-  redis.call('ZADD', KEYS[i], string.format('%d', at), jobId .. '#' .. attempt)
+  redis.call('ZADD', KEYS[i], string.format('%d', at), member)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[a + 2]) + guard)
 end
 redis.call('HSET', job, 'state', 'running', 'leaseUntil', string.format('%d', now + leaseMs),
