@@ -139,6 +139,7 @@ async function main() {
         '',
         `stagger local stack is up (${secs} s)`,
         `  API (serverless-offline)  ${publicUrl}        e.g. curl ${publicUrl}/health`,
+        `  dashboard                 ${publicUrl}/dashboard   metrics ${publicUrl}/metrics (admin key)`,
         `  Upstash Redis REST        ${bridge.url}   token ${D.redisToken}`,
         `  QStash broker             ${broker.url}   token ${D.qstashToken}`,
         `                            signing keys ${D.currentSigningKey} / ${D.nextSigningKey}`,

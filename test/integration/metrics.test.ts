@@ -1,5 +1,6 @@
 // GET /metrics and GET /v1/overview after a known set of jobs: a tick fanning out 3 jobs, a success, a duplicate delivery,
 // a retry, a permanent failure and its replay, a rate-limit deferral. Scraped and read back with a Prometheus text parser.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMETHEUS_CONTENT_TYPE } from '../../lib/metrics/prometheus.js';
 import type { Overview } from '../../lib/dashboard/schemas.js';
@@ -46,7 +47,11 @@ async function scrape(auth = 'test-admin-key-0123456789'): Promise<Scrape> {
   const res = await fetch(`${stack.api.url}/metrics`, { headers: { authorization: `Bearer ${auth}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe(PROMETHEUS_CONTENT_TYPE);
-  return readScrape(await res.text());
+  const text = await res.text();
+  // The last scrape stays for people to read (test/artifacts is git-ignored).
+  mkdirSync('test/artifacts', { recursive: true });
+  writeFileSync('test/artifacts/metrics.txt', text);
+  return readScrape(text);
 }
 
 describe('metrics after a known set of jobs', () => {

@@ -5,7 +5,7 @@ import { sortableId } from '../../lib/util/sortable-id.js';
 import fc from 'fast-check';
 
 const PINNED: Record<string, string> = {
-  startJob: '2bc584c9de20ceb0b39cddfc6b1e77c13ed25182',
+  startJob: '3c2f72e7a6b2defaaa8a04b42ffe403bd7333327',
   recordRun: '6dab9f534a7f76eec87c985ce814ee54604ab6fb',
   releaseClaim: '7332217b33283d30751304f16856ae6465cae097',
   deadLetterJob: 'ca815799a29d81c59fee397b27d3861b958d3f87',

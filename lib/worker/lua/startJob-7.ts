@@ -159,8 +159,11 @@ if redis.call('HSETNX', job, 'firstStartedAt', ARGV[1]) == 1 then
   local late = math.max(0, now - (tonumber(redis.call('HGET', job, 'notBefore')) or now))
   redis.call('HINCRBY', metrics, taskId .. ':lat:' .. bucketLabel(LATENESS_BOUNDS, late), 1)
   redis.call('HINCRBY', metrics, taskId .. ':lat:sum', string.format('%d', late))
-  periodStat('started', 1)
-  if statsBucket > 0 then periodStat('s:' .. string.format('%d', math.floor(now / statsBucket) * statsBucket), 1) end
+  if statsBucket > 0 then
+    redis.call('HINCRBY', KEYS[7], 'started', 1)
+    redis.call('HINCRBY', KEYS[7], 's:' .. string.format('%d', math.floor(now / statsBucket) * statsBucket), 1)
+    redis.call('PEXPIRE', KEYS[7], ARGV[14])
+  end
 end
 return cjson.encode({ r = 'claimed', attempt = attempt, params = params, admittedAt = at })
 `,
