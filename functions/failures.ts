@@ -1,7 +1,6 @@
 // POST /internal/failures: QStash's failure callback after a job's last retry; the job becomes a dead letter.
-import { parseJobId } from '../lib/domain/ids.js';
 import { json } from '../lib/http/response.js';
-import { jobLogger, logger } from '../lib/log.js';
+import { jobLoggerOf, logger } from '../lib/log.js';
 import { FailureCallback } from '../lib/worker/dead-letters.js';
 import { workerServices } from '../lib/worker/deps.js';
 import { FAILURES_PATH } from '../lib/worker/publish-job.js';
@@ -14,8 +13,7 @@ export const handler = signedHandler(FAILURES_PATH, async (req) => {
   const { outcome, jobId } = await services.deadLetters.recordFailure(callback);
   // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.
   const qstashDlq = shouldDropQStashCopy(outcome, callback.dlqId) ? await dropQStashCopy(services.runtime.qstash.dlq, callback.dlqId) : undefined;
-  const ids = jobId === undefined ? undefined : parseJobId(jobId);
-  const log = ids && jobId ? jobLogger({ jobId, task: ids.taskId, user: ids.userId, period: ids.periodKey }, req.requestId) : logger.child({ requestId: req.requestId });
+  const log = jobId === undefined ? logger.child({ requestId: req.requestId }) : jobLoggerOf(jobId, req.requestId);
   // Acknowledged either way: a callback we cannot use would fail the same way on every retry.
   log.info({ outcome, status: callback.status, qstashMessageId: callback.sourceMessageId, qstashDlq }, 'failure callback');
   return json(200, { outcome, ...(jobId ? { jobId } : {}) });

@@ -1,5 +1,6 @@
 // Structured JSON logs (pino): one object per line; level from LOG_LEVEL; secrets redacted by path.
 import { pino } from 'pino';
+import { parseJobId } from './domain/ids.js';
 
 /** Where log lines go: stdout (Lambda ships it to CloudWatch), or a test's capture. */
 interface Sink {
@@ -47,6 +48,13 @@ export interface JobLogFields {
 /** A logger for one job; `requestId` ties its lines to the HTTP request (or invocation) that handled it. */
 export function jobLogger(fields: JobLogFields, requestId?: string): Logger {
   return logger.child(requestId === undefined ? fields : { ...fields, requestId });
+}
+
+/** The job logger of a job id (`{task}:{user}:{period}`); a plain request logger when the id is not one. */
+export function jobLoggerOf(jobId: string, requestId?: string): Logger {
+  const ids = parseJobId(jobId);
+  if (!ids) return requestId === undefined ? logger : logger.child({ requestId });
+  return jobLogger({ jobId, task: ids.taskId, user: ids.userId, period: ids.periodKey }, requestId);
 }
 
 /**

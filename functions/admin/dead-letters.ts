@@ -2,6 +2,7 @@
 import { routeHandler } from '../../lib/api/route.js';
 import { parseJobId } from '../../lib/domain/ids.js';
 import { ValidationError } from '../../lib/errors.js';
+import { jobLoggerOf } from '../../lib/log.js';
 import { decodeCursor } from '../../lib/worker/dead-letters.js';
 import { workerServices } from '../../lib/worker/deps.js';
 import { OPERATOR_ROUTES as R } from '../../lib/worker/routes.js';
@@ -15,11 +16,13 @@ export const list = routeHandler(R.listDeadLetters, async ({ query }) => {
   return { status: 200, body: await workerServices().deadLetters.list(cursor, query.limit ?? DEFAULT_PAGE) };
 });
 
-export const replay = routeHandler(R.replayDeadLetter, async ({ path }) => {
+export const replay = routeHandler(R.replayDeadLetter, async ({ path }, req) => {
   const s = workerServices();
   const taskId = parseJobId(path.id)?.taskId;
   const retries = s.catalog.tasks.find((t) => t.id === taskId)?.retries ?? 3;
-  return { status: 202, body: await s.deadLetters.replay(path.id, s.publisher, retries) };
+  const published = await s.deadLetters.replay(path.id, s.publisher, retries);
+  jobLoggerOf(published.jobId, req.requestId).info({ messageId: published.messageId }, 'dead letter replayed');
+  return { status: 202, body: published };
 });
 
 export const remove = routeHandler(R.deleteDeadLetter, async ({ path }) => {

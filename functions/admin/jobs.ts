@@ -1,5 +1,6 @@
 // Admin: one job's state, a user's run history, and run-now. Thin: lib/worker/job-reads does the work.
 import { routeHandler } from '../../lib/api/route.js';
+import { jobLoggerOf } from '../../lib/log.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { workerServices } from '../../lib/worker/deps.js';
 import { runNow } from '../../lib/worker/job-reads.js';
@@ -16,8 +17,10 @@ export const runs = routeHandler(R.listRuns, async ({ path, query }) => ({
   body: { items: await workerServices().reads.listRuns(path.userId, query.taskId, query.limit ?? DEFAULT_PAGE) },
 }));
 
-export const run = routeHandler(R.runNow, async ({ path }) => {
+export const run = routeHandler(R.runNow, async ({ path }, req) => {
   const { runtime: rt, catalog, publisher } = workerServices();
   const keys = keysFor(rt.config.STAGGER_KEY_PREFIX);
-  return { status: 202, body: await runNow({ redis: rt.redis, keys, catalog, publisher }, path.userId, path.taskId) };
+  const published = await runNow({ redis: rt.redis, keys, catalog, publisher }, path.userId, path.taskId);
+  jobLoggerOf(published.jobId, req.requestId).info({ messageId: published.messageId }, 'run-now published');
+  return { status: 202, body: published };
 });

@@ -58,6 +58,11 @@ describe('structured logs', () => {
     const run = await stack.admin('/v1/scheduler/run', { method: 'POST' });
     expect(run.status).toBe(200);
     const runRequestId = run.headers.get('x-request-id');
+    const now = await stack.admin('/v1/users/alice/tasks/report/run', { method: 'POST' });
+    const manualJobId = ((await now.json()) as { jobId: string }).jobId;
+    const replayed = await stack.admin(`/v1/dead-letters/${encodeURIComponent(bad.jobId)}/replay`, { method: 'POST' });
+    expect([now.status, replayed.status]).toEqual([202, 202]);
+    await settled(manualJobId, 'succeeded');
     release();
     release = undefined;
 
@@ -77,7 +82,9 @@ describe('structured logs', () => {
     }
     const about = (jobId: string) => jobLines.filter((l) => l['jobId'] === jobId).map((l) => l['msg']);
     expect(about(ok.jobId)).toEqual(expect.arrayContaining(['job delivered', 'job run']));
-    expect(about(bad.jobId)).toEqual(expect.arrayContaining(['job delivered', 'job run failed', 'failure callback']));
+    expect(about(bad.jobId)).toEqual(expect.arrayContaining(['job delivered', 'job run failed', 'failure callback', 'dead letter replayed']));
+    expect(about(manualJobId)).toEqual(expect.arrayContaining(['run-now published', 'job run']));
+    expect(jobLines.find((l) => l['msg'] === 'dead letter replayed')?.['requestId']).toBe(replayed.headers.get('x-request-id'));
     const failed = jobLines.find((l) => l['jobId'] === bad.jobId && l['msg'] === 'job run failed')!;
     expect(failed).toMatchObject({ level: 'warn', outcome: 'dead', status: 404 });
     // One delivery, one request id on all its lines.
