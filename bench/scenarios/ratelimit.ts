@@ -7,7 +7,7 @@ import { runtime } from '../../lib/runtime.js';
 import { JOB_POLICY } from '../../lib/worker/job-store.js';
 import { QStashPublisher } from '../../lib/scheduler/publisher.js';
 import type { BenchEnv } from '../lib/bench-env.js';
-import { cell, na, type MetricRow, type ScenarioReport } from '../lib/report.js';
+import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';
 import { readCommandStats, resetCommandStats, totalCalls } from '../lib/redis-stats.js';
 import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { BENCH_TASK, benchUser, startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
@@ -175,7 +175,7 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         verdict: verdict(maxOver === 0),
       },
       { metric: 'calendar seconds over the limit', cells: sides.map((s) => col(s, (r) => r.alignedOver)) },
-      { metric: 'deferral re-publishes per job (stagger)', cells: [col('stagger', (r) => r.extraPerJob), na('no deferral: BullMQ keeps jobs waiting in Redis')] },
+      { metric: 'deferral re-publishes per job (stagger)', cells: [col('stagger', (r) => r.extraPerJob), text('— (no deferral: jobs wait in Redis)')] },
       { metric: 'Redis commands/job while draining (commandstats)', cells: sides.map((s) => col(s, (r) => r.cmdsPerJob)) },
     ],
     notes: [
@@ -184,6 +184,7 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
       `The worker's limiter keeps each admission in its sliding log for the window plus a guard (${guardMs} ms, STAGGER_LIMIT_GUARD_MS) that covers the time ` +
         'between admission and arrival at the target (a Redis round trip, scheduling, clock skew); it refuses a call sent later than the guard after its admission. ' +
         `That is what keeps arrivals within the limit, and it caps a saturated limit at ${fmt(ceiling * 100)}% of nominal.`,
+      'Deferrals cost throughput too: a job refused at its first delivery comes back at its deferral slot, one QStash publish and one more start script later.',
       'A sliding window is anchored at every arrival ([t, t + 1 s)); zero windows over the limit means no 1-second stretch anywhere held more than the limit. ' +
         'Calendar seconds are windows aligned to whole seconds, what a fixed-window limiter counts.',
       'stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task\'s own 400/s — in one script, HTTP call, record); ' +
