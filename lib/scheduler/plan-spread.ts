@@ -1,8 +1,9 @@
 // Pure spreading of a slot's jobs over its window: stratified positions, and windows stretched to fit rate limits.
 //
-// Job of rank i (scan order) out of N gets offset W*(i+u)/N with u uniform in [0,1): exactly one job
-// per stratum [W*i/N, W*(i+1)/N), so any stretch of k strata holds k-1 to k+1 jobs (plain random
-// jitter clusters). Members enabled after the claim (rank >= N) get a plain uniform offset.
+// Job of rank i (scan order) out of N gets offset W*(i+u)/N with u in [0,1): exactly one job per
+// stratum [W*i/N, W*(i+1)/N), so any stretch of k strata holds k-1 to k+1 jobs (plain random
+// jitter clusters). planJobs uses one u per slot (a lattice with a random phase), which makes it k.
+// Members enabled after the claim (rank >= N) get a plain uniform offset.
 export interface RateLimitRule {
   limit: number;
   windowMs: number;
@@ -16,11 +17,14 @@ export interface RateLimitRule {
  * Stratified jitter can still put one job more than the average into a limiter window, and global
  * limits are shared with other slots: the worker's limiter stays the guard and defers the excess.
  */
+/** Stretched windows get 2% more room: arrival jitter of a few ms must not tip a lattice over the limit. */
+export const STRETCH_SLACK = 1.02;
+
 export function stretchWindow(windowMs: number, total: number, limits: readonly RateLimitRule[], guardMs = 0): number {
   let needed = windowMs;
   for (const rule of limits) {
     if (rule.limit <= 0 || rule.windowMs <= 0) continue;
-    needed = Math.max(needed, Math.ceil((total * (rule.windowMs + Math.max(0, guardMs))) / rule.limit));
+    needed = Math.max(needed, Math.ceil((STRETCH_SLACK * total * (rule.windowMs + Math.max(0, guardMs))) / rule.limit));
   }
   return needed;
 }

@@ -164,8 +164,11 @@ describe('dashboard in Chromium', () => {
     expect(chart).toMatchObject({ taskId: 'minute_digest', planned: USERS, windowMs: 20_000, barMs: 1_000 });
     const bars = (await page.locator('svg[data-chart=minute_digest] rect.bar').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))))) as number[];
     expect(bars).toEqual(chart.counts);
-    expect(int(await text('svg[data-chart=minute_digest] [data-field=after]'))).toBe(chart.after);
-    // Starts run up to a second late (QStash delivers in whole seconds): a few land just after the window, none further.
+    // The grey "after the window" bar appears only when a start landed after the window (late delivery).
+    const afterShown = await page.locator('svg[data-chart=minute_digest] [data-field=after]').count();
+    if (chart.after > 0) expect(int(await text('svg[data-chart=minute_digest] [data-field=after]'))).toBe(chart.after);
+    else expect(afterShown).toBe(0);
+    // Workers wait out the sub-second rest of notBefore: at most a few starts land just after the window, none further.
     expect(bars.reduce((a, b) => a + b, 0) + chart.after).toBe(USERS);
     expect([chart.outside, chart.after <= 6]).toEqual([0, true]);
     expect(Math.max(...bars)).toBeLessThanOrEqual(9);

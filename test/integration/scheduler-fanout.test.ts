@@ -118,7 +118,7 @@ describe('scheduler fan-out', () => {
     expect(await tickOf(testDeps(stack, { prefix, tasks, now: later + MIN }))).toMatchObject({ claimed: 0, published: 0 });
   });
 
-  it('spreads notBefore evenly over [dueAt, dueAt + W): one job per stratum, QStash told the second rounded up', async () => {
+  it('spreads notBefore evenly over [dueAt, dueAt + W): one job per stratum, QStash told the second rounded down (the worker waits out the rest)', async () => {
     const prefix = uniquePrefix('even');
     const ids = userIds(600);
     await seedIndex(stack, prefix, 'even_task', ids);
@@ -129,7 +129,7 @@ describe('scheduler fan-out', () => {
     const W = 10 * MIN;
     const strata = stored.map((s) => Math.floor(((s.job.notBefore - T10) * 600) / W)).sort((a, b) => a - b);
     expect(strata).toEqual(Array.from({ length: 600 }, (_, i) => i));
-    for (const s of stored) expect(s.notBefore).toBe(Math.ceil(s.job.notBefore / 1000) * 1000);
+    for (const s of stored) expect(s.notBefore).toBe(Math.floor(s.job.notBefore / 1000) * 1000);
     // Ranks follow scan (id) order.
     const byUser = [...stored].sort((a, b) => (a.job.userId < b.job.userId ? -1 : 1));
     for (let i = 1; i < byUser.length; i++) expect(byUser[i]!.job.notBefore).toBeGreaterThanOrEqual(byUser[i - 1]!.job.notBefore);
@@ -142,13 +142,12 @@ describe('scheduler fan-out', () => {
 
     const starts = (await brokerJobs(stack, 'limited_task')).map((s) => s.job.notBefore).sort((a, b) => a - b);
     expect(starts).toHaveLength(600);
-    // 600 jobs at 1 per (2 s + the limiter's 250 ms guard) need 1,350 s, more than twice the 10-minute spread.
-    const W = 1_350_000;
+    // 600 jobs at 1 per (2 s + the limiter's 250 ms guard) need 1,350 s (+2% slack), over twice the 10-minute spread.
+    const W = 1_377_000;
     expect(starts[0]).toBeGreaterThanOrEqual(T10);
     expect(starts.at(-1)!).toBeLessThan(T10 + W);
-    expect(starts.at(-1)!).toBeGreaterThan(T10 + W - 2_250 * 2);
-    for (let from = T10; from < T10 + W; from += 2_000) {
-      expect(starts.filter((t) => t >= from && t < from + 2_000).length).toBeLessThanOrEqual(2);
-    }
+    expect(starts.at(-1)!).toBeGreaterThan(T10 + W - 2_295 * 2);
+    // One phase per slot: consecutive starts are a whole limiter window (+ guard) apart, so none is deferred.
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(2_250);
   });
 });

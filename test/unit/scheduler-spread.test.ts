@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JobMessage } from '../../lib/domain/job.js';
-import { planJobs } from '../../lib/scheduler/plan-jobs.js';
+import { planJobs, slotPhase } from '../../lib/scheduler/plan-jobs.js';
 import { notBeforeOf, spreadOffset, stretchWindow } from '../../lib/scheduler/plan-spread.js';
 
 // u on a grid avoids draws so close to 1 that (i + u) rounds up to i + 1 in floating point.
@@ -68,14 +68,14 @@ describe('stratified spread', () => {
 });
 
 describe('stretchWindow', () => {
-  it('stretches W to N / (limit / window) when the jobs would exceed the tightest limit', () => {
-    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }])).toBe(100_000);
+  it('stretches W to N / (limit / window), with 2% slack, when the jobs would exceed the tightest limit', () => {
+    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }])).toBe(102_000);
     expect(
       stretchWindow(60_000, 1000, [
         { limit: 50, windowMs: 1000 },
         { limit: 100, windowMs: 60_000 },
       ]),
-    ).toBe(600_000);
+    ).toBe(612_000);
   });
 
   it('keeps W when every limit allows N jobs in it', () => {
@@ -84,7 +84,7 @@ describe('stretchWindow', () => {
   });
 
   it('counts the limiter guard into every window: a limit admits `limit` per window + guard', () => {
-    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }], 250)).toBe(125_000);
+    expect(stretchWindow(60_000, 1000, [{ limit: 10, windowMs: 1000 }], 250)).toBe(127_500);
     expect(stretchWindow(600_000, 1000, [{ limit: 10, windowMs: 1000 }], 250)).toBe(600_000);
   });
 
@@ -137,9 +137,23 @@ describe('planJobs', () => {
     const slot = { taskId: 'daily_report', periodKey: '2030-01-01', backfilled: true, startAt: 1_000_000, windowMs: 1000, total: 10 };
     const jobs = planJobs(slot, ['alice', 'bob'], 4, 0, () => 0.5);
     expect(jobs.map((j) => JobMessage.parse(j))).toEqual(jobs);
+    const u = slotPhase(slot);
     expect(jobs.map((j) => [j.jobId, j.notBefore, j.backfilled, j.origin])).toEqual([
-      ['daily_report:alice:2030-01-01', 1_000_450, true, 'scheduled'],
-      ['daily_report:bob:2030-01-01', 1_000_550, true, 'scheduled'],
+      ['daily_report:alice:2030-01-01', 1_000_000 + Math.floor(100 * (4 + u)), true, 'scheduled'],
+      ['daily_report:bob:2030-01-01', 1_000_000 + Math.floor(100 * (5 + u)), true, 'scheduled'],
     ]);
+    // A member enabled after the claim (rank >= total) gets a uniform place from the random source.
+    expect(planJobs(slot, ['zed'], 10, 0, () => 0.5)[0]?.notBefore).toBe(1_000_500);
+  });
+
+  it("places a slot's jobs exactly W/N apart with one phase per slot, the same on a re-plan", () => {
+    const slot = { taskId: 'daily_report', periodKey: '2030-01-01', backfilled: false, startAt: 0, windowMs: 100_000, total: 1000 };
+    const ids = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+    const a = planJobs(slot, ids, 0, 0, Math.random).map((j) => j.notBefore);
+    const b = planJobs(slot, ids, 0, 0, Math.random).map((j) => j.notBefore);
+    expect(a).toEqual(b);
+    for (let i = 1; i < a.length; i++) expect(a[i]! - a[i - 1]!).toBeGreaterThanOrEqual(99);
+    for (let i = 1; i < a.length; i++) expect(a[i]! - a[i - 1]!).toBeLessThanOrEqual(101);
+    expect(slotPhase({ ...slot, periodKey: '2030-01-02' })).not.toBe(slotPhase(slot));
   });
 });
