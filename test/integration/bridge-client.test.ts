@@ -1,23 +1,12 @@
 // Contract: the unmodified @upstash/redis client works against the local REST bridge in front of a real redis-server.
 import { createHash } from 'node:crypto';
 import { Redis, type RedisConfigNodejs } from '@upstash/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
-import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { useBridge } from '../helpers/bridge.js';
+import { uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'bridge-client-test-token';
-let redisProcess: RedisProcess;
-let bridge: RunningBridge;
-
-beforeAll(async () => {
-  redisProcess = await startTestRedis();
-  bridge = await startBridge({ redisUrl: redisProcess.url, token: TOKEN, port: 0 });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisProcess?.stop();
-});
+const bridge = useBridge(TOKEN);
 
 function client(opts: Partial<RedisConfigNodejs> = {}): Redis {
   return new Redis({ url: bridge.url, token: TOKEN, retry: false, ...opts });

@@ -1,21 +1,10 @@
 // Contract: the bridge's raw HTTP answers match Upstash's REST shapes (auth, encoding, errors, refusals, limits).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
-import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { useBridge } from '../helpers/bridge.js';
+import { uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'bridge-http-test-token';
-let redisProcess: RedisProcess;
-let bridge: RunningBridge;
-
-beforeAll(async () => {
-  redisProcess = await startTestRedis();
-  bridge = await startBridge({ redisUrl: redisProcess.url, token: TOKEN, port: 0 });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisProcess?.stop();
-});
+const bridge = useBridge(TOKEN);
 
 interface Call {
   path?: string;

@@ -1,23 +1,12 @@
 // Contract: the unmodified @upstash/ratelimit (Upstash-only script shebangs, EVALSHA with NOSCRIPT fallback) works through the bridge.
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
-import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { useBridge } from '../helpers/bridge.js';
+import { uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'bridge-ratelimit-test-token';
-let redisProcess: RedisProcess;
-let bridge: RunningBridge;
-
-beforeAll(async () => {
-  redisProcess = await startTestRedis();
-  bridge = await startBridge({ redisUrl: redisProcess.url, token: TOKEN, port: 0 });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisProcess?.stop();
-});
+const bridge = useBridge(TOKEN);
 
 function client(enableAutoPipelining = true): Redis {
   return new Redis({ url: bridge.url, token: TOKEN, retry: false, enableAutoPipelining });
