@@ -2,7 +2,7 @@
 import { Client, type PublishToUrlResponse } from '@upstash/qstash';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRecordingTarget, type RecordingTarget } from '../../scripts/broker/recording-target.js';
+import { startRecordingTarget, type RecordingTarget } from '../helpers/recording-target.js';
 import {
   startBroker,
   type BrokerOptions,
@@ -98,7 +98,7 @@ describe('durable delivery', () => {
       )),
     ];
     const store = new BrokerStore(redis, prefix);
-    await target.waitFor(() => deliveriesById(path).size === 200, '200 distinct deliveries', 10_000);
+    await target.waitFor(() => deliveriesById(path).size === 200, '200 distinct deliveries', 30_000);
     await target.waitFor(async () => (await store.pendingCount()) === 0, 'nothing pending');
 
     const counts = deliveriesById(path);

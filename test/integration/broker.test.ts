@@ -6,7 +6,7 @@ import {
   startRecordingTarget,
   type RecordedRequest,
   type RecordingTarget,
-} from '../../scripts/broker/recording-target.js';
+} from '../helpers/recording-target.js';
 import { evalRetryDelay, parseDuration, qstashBackoffMs } from '../../scripts/broker/retry-policy.js';
 import { startBroker, type RunningBroker } from '../../scripts/broker/server.js';
 import { BrokerStore } from '../../scripts/broker/store.js';
