@@ -2,7 +2,7 @@
 // proxy, so their CPU is not the bench's and both cores work, as they would as separate services.
 import { startBridge, type BridgeOptions } from '../../scripts/bridge/server.js';
 import { startBroker, type BrokerOptions } from '../../scripts/broker/server.js';
-import { countQStashMessages, countRedisCommands, startCountingProxy } from './counting-proxy.js';
+import { countQStashMessages, countRedisCommands, startCountingProxy } from '../../scripts/lib/counting-proxy.js';
 
 export type ServiceStart =
   | { kind: 'bridge'; options: BridgeOptions }

@@ -1,9 +1,10 @@
 // One scheduler tick: under the lock, detect due periods, claim their slots, take over abandoned ones, fan out, hand over.
 //
 // Round trips before any fan-out, whatever the catalog size (auto-pipelining batches concurrent
-// commands): 1 lock grant; 1 pipeline (paused set, every task's zone groups, active slots); 1 MGET
+// commands): 1 lock grant; 1 script (paused set, every task's zone groups, active slots); 1 MGET
 // per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
 // After the fan-out, 1 pipeline records the status and the tick's metrics (tick-record.ts).
+import { readTickState } from './tick-state.js';
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
 import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
 import { SchedulerLock } from './lock.js';
@@ -82,12 +83,13 @@ async function claimDueSlots(
 ): Promise<OwnedSlot[]> {
   const { redis, keys, tasks, settings } = deps;
   const taskList = [...tasks.values()];
-  // One pipelined round trip (auto-pipelining): paused set, every task's zone groups, the active slots.
-  const [paused, zones, active] = await Promise.all([
-    redis.smembers(keys.pausedTasks).then((m) => new Set(m.map(String))),
-    Promise.all(taskList.map((t) => redis.hgetall<Record<string, unknown>>(keys.taskZones(t.id)))),
-    slots.activeSlotIds(),
-  ]);
+  // One command: paused set, every task's zone groups, the active slots.
+  const { paused, zones, active } = await readTickState(
+    redis,
+    keys,
+    taskList.map((t) => t.id),
+    (k) => slots.slotIdOf(k),
+  );
 
   const groups: Omit<GroupState, 'lastDueAt'>[] = [];
   taskList.forEach((task, i) => {

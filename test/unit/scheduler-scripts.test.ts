@@ -9,6 +9,7 @@ const PINNED: Record<string, string> = {
   claimSlot: 'c78dff5f351a80c9e8442ded61e6db7fad671e74',
   advanceSlot: 'b7b84a7633f58b51bb4a4f4b6b4d77829fa5b4ad',
   takeSlot: '36ffe99cc829bac3eae7cedb0f7a405f922d9381',
+  readTickState: '03b779667ebff0ce3724854c26e148ba2d7f5ac4',
 };
 
 describe('scheduler scripts', () => {
