@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { parseCatalog } from '../lib/domain/catalog.js';
+import { seededRandom as randomSource } from '../lib/util/seeded-random.js';
 
 const DOMAINS = [
   'crm',
@@ -59,17 +60,6 @@ const SPREADS: Record<'hour' | 'day' | 'week' | 'month', string[]> = {
   month: ['2h', '6h', '12h', '1d'],
 };
 
-/** mulberry32: a tiny seeded PRNG, so the same seed always writes the same catalog. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 

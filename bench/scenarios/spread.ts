@@ -5,21 +5,11 @@ import { cell, type ScenarioReport } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { peakToMean } from '../lib/windows.js';
+import { seededRandom as seeded } from '../../lib/util/seeded-random.js';
 
 const WINDOW_MS = 60 * 60_000;
 const PAGE = 500;
 
-/** mulberry32: seeded, so each repetition draws a different but reproducible sequence. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The scheduler's notBefore of every job, page by page in scan order, as the fan-out computes them. */
 function staggerStarts(jobs: number, startAt: number, random: () => number): number[] {

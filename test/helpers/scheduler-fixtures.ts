@@ -10,6 +10,7 @@ import { schedulableTasks } from '../../lib/scheduler/tasks.js';
 import { parseCatalog } from '../../lib/domain/catalog.js';
 import { keysFor } from '../../lib/store/keys.js';
 import type { TestStack } from './stack.js';
+import { seededRandom } from '../../lib/util/seeded-random.js';
 
 export interface SchedTask {
   id: string;
@@ -90,17 +91,6 @@ export class RecordingPublisher implements FanOutPublisher {
   }
 }
 
-/** A seeded uniform source, so runs are reproducible. */
-export function seededRandom(seed = 42): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Scheduler deps over the stack's Redis and broker, under their own key prefix, with a fixed clock. */
 export function testDeps(
@@ -165,3 +155,5 @@ export async function brokerJobs(stack: TestStack, taskId: string): Promise<Stor
   });
   return out;
 }
+
+export { seededRandom };
