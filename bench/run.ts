@@ -14,7 +14,13 @@ import { overheadScenario } from './scenarios/overhead.js';
 import { ratelimitScenario } from './scenarios/ratelimit.js';
 import { spreadScenario } from './scenarios/spread.js';
 
-const SCENARIOS: Scenario[] = [fanoutScenario, ratelimitScenario, spreadScenario, overheadScenario, costScenario];
+const SCENARIOS: Scenario[] = [
+  fanoutScenario,
+  ratelimitScenario,
+  spreadScenario,
+  overheadScenario,
+  costScenario,
+];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--only ${SCENARIOS.map((s) => s.id).join(',')}]`;
 
@@ -34,7 +40,10 @@ function options() {
   }
   const reps = values.reps === undefined ? (values.quick ? 1 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}\n${USAGE}`);
   return { quick: values.quick, reps, only, out: values.out };
@@ -45,19 +54,27 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = os.loadavg();
   const t0 = performance.now();
-  const log = (line: string) => console.log(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const log = (line: string) =>
+    console.log(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
   log(`mode ${opts.quick ? 'quick' : 'full'}, ${opts.reps} repetition(s) per figure`);
   const env = await BenchEnv.start();
   const machine = machineInfo(await redisServerVersion(env.appAdmin));
   log(`machine: ${describeMachine(machine)}`);
-  log(`redis-servers on ports ${env.appRedis.port} (app) and ${env.brokerRedis.port} (broker); bridge ${env.bridge.url} (own process)`);
+  log(
+    `redis-servers on ports ${env.appRedis.port} (app) and ${env.brokerRedis.port} (broker); bridge ${env.bridge.url} (own process)`,
+  );
 
   const reports: ScenarioReport[] = [];
   try {
     for (const scenario of SCENARIOS) {
       if (opts.only && !opts.only.includes(scenario.id)) continue;
       log(`${scenario.title}`);
-      const ctx = { quick: opts.quick, reps: opts.reps, env, progress: (line: string) => log(`${scenario.id}: ${line}`) };
+      const ctx = {
+        quick: opts.quick,
+        reps: opts.reps,
+        env,
+        progress: (line: string) => log(`${scenario.id}: ${line}`),
+      };
       reports.push(await scenario.run(ctx));
     }
   } finally {

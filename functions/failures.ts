@@ -12,9 +12,15 @@ export const handler = signedHandler(FAILURES_PATH, async (req) => {
   const services = workerServices();
   const { outcome, jobId } = await services.deadLetters.recordFailure(callback);
   // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.
-  const qstashDlq = shouldDropQStashCopy(outcome, callback.dlqId) ? await dropQStashCopy(services.runtime.qstash.dlq, callback.dlqId) : undefined;
-  const log = jobId === undefined ? logger.child({ requestId: req.requestId }) : jobLoggerOf(jobId, req.requestId);
+  const qstashDlq = shouldDropQStashCopy(outcome, callback.dlqId)
+    ? await dropQStashCopy(services.runtime.qstash.dlq, callback.dlqId)
+    : undefined;
+  const log =
+    jobId === undefined ? logger.child({ requestId: req.requestId }) : jobLoggerOf(jobId, req.requestId);
   // Acknowledged either way: a callback we cannot use would fail the same way on every retry.
-  log.info({ outcome, status: callback.status, qstashMessageId: callback.sourceMessageId, qstashDlq }, 'failure callback');
+  log.info(
+    { outcome, status: callback.status, qstashMessageId: callback.sourceMessageId, qstashDlq },
+    'failure callback',
+  );
   return json(200, { outcome, ...(jobId ? { jobId } : {}) });
 });

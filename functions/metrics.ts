@@ -15,6 +15,16 @@ const metricsKeys = () => {
 export const handler = httpHandler({ auth: 'admin', adminKeys: metricsKeys }, async (req) => {
   parseRouteInput(R.metrics, req.event);
   const rt = runtime();
-  const text = await scrapeMetrics(rt.redis, keysFor(rt.config.STAGGER_KEY_PREFIX), rt.catalog, rt.config.STAGGER_LIMIT_GUARD_MS, Date.now());
-  return { statusCode: 200, headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' }, body: text };
+  const text = await scrapeMetrics(
+    rt.redis,
+    keysFor(rt.config.STAGGER_KEY_PREFIX),
+    rt.catalog,
+    rt.config.STAGGER_LIMIT_GUARD_MS,
+    Date.now(),
+  );
+  return {
+    statusCode: 200,
+    headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
+    body: text,
+  };
 });

@@ -42,10 +42,13 @@ export const run = routeHandler(R.runScheduler, async ({ body }, req) => {
     }
     clock = clockFrom(Date.parse(body.now));
   }
-  const summary = await runTick({ ...deps, clock }, {
-    holder: holderOf(req.context),
-    timeLeft: () => req.context.getRemainingTimeInMillis(),
-  });
+  const summary = await runTick(
+    { ...deps, clock },
+    {
+      holder: holderOf(req.context),
+      timeLeft: () => req.context.getRemainingTimeInMillis(),
+    },
+  );
   if (summary.locked) throw new ConflictError('another scheduler run holds the lock; try again shortly');
   return { status: 200, body: summary };
 });

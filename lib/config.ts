@@ -10,7 +10,9 @@ const list = z
       .map((x) => x.trim())
       .filter((x) => x.length > 0),
   )
-  .pipe(z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'needs at least one key'));
+  .pipe(
+    z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'needs at least one key'),
+  );
 
 const EnvSchema = z.object({
   STAGE: z.enum(['local', 'prod']).default('local'),

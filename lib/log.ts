@@ -61,7 +61,10 @@ export function jobLoggerOf(jobId: string, requestId?: string): Logger {
  * Sends every log line to `write` (and sets the level) until the returned function is called: for
  * tests that assert on what was logged. Child loggers made before the call keep their level.
  */
-export function captureLogs(write: (line: string) => void, level: pino.LevelWithSilent = 'debug'): () => void {
+export function captureLogs(
+  write: (line: string) => void,
+  level: pino.LevelWithSilent = 'debug',
+): () => void {
   const previous = { sink, level: logger.level };
   sink = { write };
   logger.level = level;

@@ -13,7 +13,10 @@ export interface Runtime {
   readonly catalog: Catalog;
 }
 
-export function createRuntime(config: Config, env: Record<string, string | undefined> = process.env): Runtime {
+export function createRuntime(
+  config: Config,
+  env: Record<string, string | undefined> = process.env,
+): Runtime {
   let catalog: Catalog | undefined;
   return {
     config,

@@ -5,7 +5,13 @@ import { resolve } from 'node:path';
 import { LOCAL_DEFAULTS as D } from '../lib/config.js';
 import { startBridge, type RunningBridge } from './bridge/server.js';
 import { startBroker, type RunningBroker } from './broker/server.js';
-import { ping, REDIS_MISSING_HINT, redisServerAvailable, startRedis, type RedisProcess } from './lib/redis-process.js';
+import {
+  ping,
+  REDIS_MISSING_HINT,
+  redisServerAvailable,
+  startRedis,
+  type RedisProcess,
+} from './lib/redis-process.js';
 import { startTarget, type RunningTarget } from './target/server.js';
 
 const env = process.env;
@@ -84,7 +90,9 @@ async function main() {
         process.exit(1);
       }
       if (await ping(ports.redis)) {
-        throw new Error(`port ${ports.redis} already answers PING: stop that Redis, or set REDIS_PORT or REDIS_URL`);
+        throw new Error(
+          `port ${ports.redis} already answers PING: stop that Redis, or set REDIS_PORT or REDIS_URL`,
+        );
       }
       const dir = resolve(env['DEV_DATA_DIR'] ?? '.local/redis');
       redis = await startRedis({ port: ports.redis, dir });

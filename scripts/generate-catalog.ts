@@ -60,7 +60,6 @@ const SPREADS: Record<'hour' | 'day' | 'week' | 'month', string[]> = {
   month: ['2h', '6h', '12h', '1d'],
 };
 
-
 const pad = (n: number) => String(n).padStart(2, '0');
 
 export function generateCatalog(types: number, seed = 1): Record<string, unknown> {

@@ -52,7 +52,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | 'help' 
   }
   if (values.help) return 'help';
   const prefix = values.prefix ?? env['STAGGER_KEY_PREFIX'] ?? 'stagger:';
-  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix)) throw new UsageError(`--prefix must be 1-64 of A-Z a-z 0-9 : _ -, got "${prefix}"`);
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix))
+    throw new UsageError(`--prefix must be 1-64 of A-Z a-z 0-9 : _ -, got "${prefix}"`);
   return {
     users: values.users === undefined ? 0 : intFlag('users', values.users, 0, 10_000_000),
     catalogPath: values.catalog ?? env['STAGGER_CATALOG_PATH'] ?? 'config/tasks.yaml',
@@ -70,8 +71,18 @@ const DEMO_USERS = [
 ] as const;
 
 const LOAD_ZONES = [
-  'Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney', 'UTC', 'Europe/Berlin',
-  'America/Los_Angeles', 'Asia/Tokyo', 'America/Sao_Paulo', 'Africa/Lagos', 'Asia/Kathmandu', 'Pacific/Chatham',
+  'Europe/London',
+  'America/New_York',
+  'Asia/Kolkata',
+  'Australia/Sydney',
+  'UTC',
+  'Europe/Berlin',
+  'America/Los_Angeles',
+  'Asia/Tokyo',
+  'America/Sao_Paulo',
+  'Africa/Lagos',
+  'Asia/Kathmandu',
+  'Pacific/Chatham',
 ];
 
 /** Load user i: a zone, enabled except every 20th, and 1 to 3 task types, all derived from i (so reruns match). */
@@ -82,7 +93,12 @@ function loadUser(i: number, tasks: readonly Task[]): { user: UserInput; tasks: 
     if (t) picked.set(t.id, t);
   }
   return {
-    user: { id: `load-${String(i).padStart(7, '0')}`, zone: LOAD_ZONES[i % LOAD_ZONES.length]!, enabled: i % 20 !== 0, labels: { seed: 'load' } },
+    user: {
+      id: `load-${String(i).padStart(7, '0')}`,
+      zone: LOAD_ZONES[i % LOAD_ZONES.length]!,
+      enabled: i % 20 !== 0,
+      labels: { seed: 'load' },
+    },
     tasks: [...picked.values()],
   };
 }
@@ -97,7 +113,9 @@ async function writeUser(store: PreferencesStore, user: UserInput, tasks: readon
   tally.users[outcome] = (tally.users[outcome] ?? 0) + 1;
   await Promise.all(
     tasks.map(async (task) => {
-      const result = await store.enableTask(user.id, task.id, {}, task.zone.policy).catch((err: Error) => `refused (${err.message})`);
+      const result = await store
+        .enableTask(user.id, task.id, {}, task.zone.policy)
+        .catch((err: Error) => `refused (${err.message})`);
       tally.tasks[result] = (tally.tasks[result] ?? 0) + 1;
     }),
   );
@@ -109,7 +127,8 @@ function progress(done: number, total: number, startedMs: number) {
   const filled = Math.round((done / total) * width);
   const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} users, ${rate}/s`;
   if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-  else if (done === total || done % Math.max(1, Math.round(total / 10)) < 1) process.stderr.write(`${line}\n`);
+  else if (done === total || done % Math.max(1, Math.round(total / 10)) < 1)
+    process.stderr.write(`${line}\n`);
 }
 
 async function seedLoad(store: PreferencesStore, catalog: Catalog, options: Options, tally: Tally) {
@@ -133,7 +152,9 @@ async function seedLoad(store: PreferencesStore, catalog: Catalog, options: Opti
   await Promise.all(Array.from({ length: inFlight }, worker));
   if (process.stderr.isTTY) process.stderr.write('\n');
   const seconds = (performance.now() - started) / 1000;
-  console.log(`load users: ${options.users} in ${seconds.toFixed(1)} s (${Math.round(options.users / seconds)} users/s)`);
+  console.log(
+    `load users: ${options.users} in ${seconds.toFixed(1)} s (${Math.round(options.users / seconds)} users/s)`,
+  );
 }
 
 async function seed(options: Options, env: NodeJS.ProcessEnv): Promise<Tally> {
@@ -143,11 +164,18 @@ async function seed(options: Options, env: NodeJS.ProcessEnv): Promise<Tally> {
     throw err.code === 'ENOENT' ? new UsageError(`--catalog: no file at ${options.catalogPath}`) : err;
   });
   // Auto-pipelining turns each Promise.all of a batch into one HTTP request.
-  const redis = new Redis({ url, token, enableAutoPipelining: true, retry: { retries: 3, backoff: (n) => 200 * 2 ** n } });
+  const redis = new Redis({
+    url,
+    token,
+    enableAutoPipelining: true,
+    retry: { retries: 3, backoff: (n) => 200 * 2 ** n },
+  });
   try {
     await redis.ping();
   } catch (err) {
-    throw new UsageError(`cannot reach Redis at ${url} (${(err as Error).message}); is \`npm run dev\` running?`);
+    throw new UsageError(
+      `cannot reach Redis at ${url} (${(err as Error).message}); is \`npm run dev\` running?`,
+    );
   }
   // Loaded once up front, so thousands of concurrent EVALSHAs never fall back to EVAL together.
   await Promise.all(PREFERENCE_SCRIPTS.map((s) => redis.scriptLoad(s.text)));
@@ -155,9 +183,18 @@ async function seed(options: Options, env: NodeJS.ProcessEnv): Promise<Tally> {
   const tally: Tally = { users: {}, tasks: {} };
   console.log(`seeding ${url} under "${options.prefix}" from ${options.catalogPath}`);
   for (const demo of DEMO_USERS) {
-    const tasks = catalog.tasks.filter((t) => t.enabled && t.schedule.kind === 'every' && t.schedule.every === demo.every);
-    await writeUser(store, { id: demo.id, zone: demo.zone, enabled: true, labels: { seed: 'demo' } }, tasks, tally);
-    console.log(`  ${demo.id} (${demo.zone}): ${tasks.map((t) => t.id).join(', ') || '(no task types of this period)'}`);
+    const tasks = catalog.tasks.filter(
+      (t) => t.enabled && t.schedule.kind === 'every' && t.schedule.every === demo.every,
+    );
+    await writeUser(
+      store,
+      { id: demo.id, zone: demo.zone, enabled: true, labels: { seed: 'demo' } },
+      tasks,
+      tally,
+    );
+    console.log(
+      `  ${demo.id} (${demo.zone}): ${tasks.map((t) => t.id).join(', ') || '(no task types of this period)'}`,
+    );
   }
   if (options.users > 0) await seedLoad(store, catalog, options, tally);
   console.log(`users: ${JSON.stringify(tally.users)}; task enables: ${JSON.stringify(tally.tasks)}`);

@@ -44,7 +44,10 @@ export class BenchEnv {
     const brokerRedis = await startRedis();
     const appAdmin = new Redis(appRedis.url, { protocol: 2 });
     const brokerAdmin = new Redis(brokerRedis.url, { protocol: 2 });
-    const bridge = await ServiceProcess.start({ kind: 'bridge', options: { redisUrl: appRedis.url, token: BENCH_KEYS.redisToken, port: 0 } });
+    const bridge = await ServiceProcess.start({
+      kind: 'bridge',
+      options: { redisUrl: appRedis.url, token: BENCH_KEYS.redisToken, port: 0 },
+    });
     return new BenchEnv(appRedis, brokerRedis, appAdmin, brokerAdmin, bridge);
   }
 
@@ -98,7 +101,12 @@ export class BenchEnv {
   }
 
   /** The environment the functions (and a scheduler child process) read. */
-  stackEnv(o: { qstashUrl: string; redisUrl: string; publicUrl: string; prefix: string; targetUrl: string } & Record<string, string>): Record<string, string> {
+  stackEnv(
+    o: { qstashUrl: string; redisUrl: string; publicUrl: string; prefix: string; targetUrl: string } & Record<
+      string,
+      string
+    >,
+  ): Record<string, string> {
     const { qstashUrl, publicUrl, prefix, targetUrl, redisUrl, ...extra } = o;
     return {
       STAGE: 'local',

@@ -24,7 +24,11 @@ export interface ChildResult<T> {
 }
 
 /** Forks `module` (a .ts file that calls childMain) under tsx, sends it `input`, resolves with its answer. */
-export function runInChild<I, T>(module: string | URL, input: I, env: Record<string, string> = {}): Promise<ChildResult<T>> {
+export function runInChild<I, T>(
+  module: string | URL,
+  input: I,
+  env: Record<string, string> = {},
+): Promise<ChildResult<T>> {
   const path = module instanceof URL ? fileURLToPath(module) : module;
   return new Promise((resolve, reject) => {
     const child = fork(path, [], {

@@ -13,7 +13,9 @@ export interface MachineInfo {
 
 export function machineInfo(redisServer?: string): MachineInfo {
   const cpus = os.cpus();
-  const fromCli = /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1];
+  const fromCli = /v=(\S+)/.exec(
+    spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '',
+  )?.[1];
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cpuCount: cpus.length,

@@ -5,7 +5,15 @@ import type { Redis } from 'ioredis';
 export type CommandCounts = Record<string, number>;
 
 /** Commands the bench itself sends to read or reset the counters; never charged to a side. */
-const BENCH_OWN = new Set(['info', 'config|resetstat', 'config|get', 'ping', 'hello', 'client|setinfo', 'client|setname']);
+const BENCH_OWN = new Set([
+  'info',
+  'config|resetstat',
+  'config|get',
+  'ping',
+  'hello',
+  'client|setinfo',
+  'client|setname',
+]);
 
 export function parseCommandStats(info: string): CommandCounts {
   const counts: CommandCounts = {};
@@ -33,7 +41,9 @@ export function totalCalls(counts: CommandCounts): number {
 
 /** Script invocations (each is one request from a client, however many commands it runs inside). */
 export function scriptCalls(counts: CommandCounts): number {
-  return (counts['eval'] ?? 0) + (counts['evalsha'] ?? 0) + (counts['eval_ro'] ?? 0) + (counts['evalsha_ro'] ?? 0);
+  return (
+    (counts['eval'] ?? 0) + (counts['evalsha'] ?? 0) + (counts['eval_ro'] ?? 0) + (counts['evalsha_ro'] ?? 0)
+  );
 }
 
 /** The top commands by calls, for notes: "zadd 2.0, hmset 1.0, ...", per job. */

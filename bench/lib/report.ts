@@ -44,7 +44,8 @@ export interface BenchReport {
 
 export const na = (why: string): Cell => ({ na: why });
 export const text = (value: string): Cell => ({ text: value });
-export const cell = (summary: Summary, unit?: string): Cell => (unit === undefined ? { summary } : { summary, unit });
+export const cell = (summary: Summary, unit?: string): Cell =>
+  unit === undefined ? { summary } : { summary, unit };
 
 export function renderCell(c: Cell): string {
   if ('na' in c) return `not available: ${c.na}`;
@@ -80,9 +81,11 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(`| figure | ${s.columns.map(escape).join(' | ')} | target | |`);
     out.push(`|---|${s.columns.map(() => '---').join('|')}|---|---|`);
     for (const r of s.rows) {
-      const verdict = r.verdict === 'met' ? 'met' : r.verdict === 'missed' ? '**missed**' : r.verdict ?? '';
+      const verdict = r.verdict === 'met' ? 'met' : r.verdict === 'missed' ? '**missed**' : (r.verdict ?? '');
       const cells = s.columns.map((_, i) => escape(r.cells[i] ? renderCell(r.cells[i]) : ''));
-      out.push(`| ${escape(r.metric)} | ${cells.join(' | ')} | ${escape(r.target ?? '')} | ${verdict}${r.note ? ` ${escape(r.note)}` : ''} |`);
+      out.push(
+        `| ${escape(r.metric)} | ${cells.join(' | ')} | ${escape(r.target ?? '')} | ${verdict}${r.note ? ` ${escape(r.note)}` : ''} |`,
+      );
     }
     if (s.notes.length > 0) {
       out.push('');

@@ -40,6 +40,9 @@ export class Failures {
   }
 
   notes(): string[] {
-    return [...this.bySide].map(([side, f]) => `${side}: ${f.count} repetition(s) failed and are left out of the figures; first error: ${f.first}`);
+    return [...this.bySide].map(
+      ([side, f]) =>
+        `${side}: ${f.count} repetition(s) failed and are left out of the figures; first error: ${f.first}`,
+    );
   }
 }

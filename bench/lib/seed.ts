@@ -6,8 +6,10 @@ import { PreferencesStore, type PreferencesRedis } from '../../lib/store/prefere
 /** The store's narrow Redis type, served by ioredis (same scripts and keys as over REST, one TCP hop less). */
 export function scriptRedisOver(io: IORedis): PreferencesRedis {
   const adapter = {
-    evalsha: (sha: string, keys: string[], args: unknown[]) => io.evalsha(sha, keys.length, ...keys, ...args.map(String)),
-    eval: (text: string, keys: string[], args: unknown[]) => io.eval(text, keys.length, ...keys, ...args.map(String)),
+    evalsha: (sha: string, keys: string[], args: unknown[]) =>
+      io.evalsha(sha, keys.length, ...keys, ...args.map(String)),
+    eval: (text: string, keys: string[], args: unknown[]) =>
+      io.eval(text, keys.length, ...keys, ...args.map(String)),
     sadd: (key: string, ...members: unknown[]) => io.sadd(key, ...members.map(String)),
     srem: (key: string, ...members: unknown[]) => io.srem(key, ...members.map(String)),
   };
@@ -36,7 +38,9 @@ async function inChunks(count: number, width: number, one: (i: number) => Promis
 
 export async function seedPreferences(io: IORedis, spec: SeedSpec): Promise<void> {
   const store = new PreferencesStore(scriptRedisOver(io), keysFor(spec.prefix));
-  await inChunks(spec.users, 2000, (i) => store.upsertUser({ id: spec.userId(i), zone: spec.zone, enabled: true, labels: {} }));
+  await inChunks(spec.users, 2000, (i) =>
+    store.upsertUser({ id: spec.userId(i), zone: spec.zone, enabled: true, labels: {} }),
+  );
   for (const e of spec.enables) {
     await inChunks(e.users, 2000, (i) => store.enableTask(spec.userId(i), e.taskId, {}, e.policy));
   }

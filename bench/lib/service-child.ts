@@ -2,13 +2,18 @@
 // proxy, so their CPU is not the bench's and both cores work, as they would as separate services.
 import { startBridge, type BridgeOptions } from '../../scripts/bridge/server.js';
 import { startBroker, type BrokerOptions } from '../../scripts/broker/server.js';
-import { countQStashMessages, countRedisCommands, startCountingProxy } from '../../scripts/lib/counting-proxy.js';
+import {
+  countQStashMessages,
+  countRedisCommands,
+  startCountingProxy,
+} from '../../scripts/lib/counting-proxy.js';
 
 export type ServiceStart =
-  | { kind: 'bridge'; options: BridgeOptions }
-  | { kind: 'broker'; options: Omit<BrokerOptions, 'log'> };
+  { kind: 'bridge'; options: BridgeOptions } | { kind: 'broker'; options: Omit<BrokerOptions, 'log'> };
 
-export type ServiceRequest = { id: number } & ({ cmd: 'start'; service: ServiceStart } | { cmd: 'counts' } | { cmd: 'reset' } | { cmd: 'close' });
+export type ServiceRequest = { id: number } & (
+  { cmd: 'start'; service: ServiceStart } | { cmd: 'counts' } | { cmd: 'reset' } | { cmd: 'close' }
+);
 
 export interface DeliveryTally {
   attempts: number;
@@ -62,7 +67,8 @@ process.on('message', (msg) => {
         if (req.cmd === 'close') process.exit(0);
       });
     },
-    (err: unknown) => process.send?.({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) =>
+      process.send?.({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
   );
 });
 // The parent going away takes the service with it.

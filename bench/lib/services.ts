@@ -26,7 +26,9 @@ export class ServiceProcess {
     private readonly child: ChildProcess,
     kind: string,
   ) {
-    child.on('message', (msg) => this.settle(msg as { id: number; ok: boolean; result?: unknown; error?: string }));
+    child.on('message', (msg) =>
+      this.settle(msg as { id: number; ok: boolean; result?: unknown; error?: string }),
+    );
     child.on('exit', () => {
       for (const w of this.waiting.values()) w.reject(new Error(`${kind} process exited`));
       this.waiting.clear();
@@ -40,7 +42,10 @@ export class ServiceProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const running = new ServiceProcess(child, service.kind);
-    const { url, proxyUrl } = (await running.request({ cmd: 'start', service })) as { url: string; proxyUrl: string };
+    const { url, proxyUrl } = (await running.request({ cmd: 'start', service })) as {
+      url: string;
+      proxyUrl: string;
+    };
     running.url = url;
     running.proxyUrl = proxyUrl;
     return running;

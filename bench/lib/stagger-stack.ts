@@ -77,11 +77,16 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
   const target = await env.startTarget({ maxHits: 10_000_000 });
   const broker = await env.startBroker({ concurrency: o.brokerConcurrency });
   const catalogPath = writeBenchJobCatalog('.local/bench', o.spread);
-  const fns = await env.startFunctions(broker, target.url, {
-    STAGGER_CATALOG_PATH: catalogPath,
-    STAGGER_RATE_LIMIT_GLOBAL: o.globalLimit,
-    STAGGER_RATE_LIMIT_BENCH_API: o.taskLimit ?? o.globalLimit,
-  }, o.countRedis ?? false);
+  const fns = await env.startFunctions(
+    broker,
+    target.url,
+    {
+      STAGGER_CATALOG_PATH: catalogPath,
+      STAGGER_RATE_LIMIT_GLOBAL: o.globalLimit,
+      STAGGER_RATE_LIMIT_BENCH_API: o.taskLimit ?? o.globalLimit,
+    },
+    o.countRedis ?? false,
+  );
   await seedPreferences(env.appAdmin, {
     prefix: fns.prefix,
     users: o.users,
@@ -106,7 +111,11 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
 }
 
 /** Polls until `check` is true; throws with `what` after `timeoutMs`. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

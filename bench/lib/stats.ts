@@ -45,7 +45,8 @@ export function percentile(values: readonly number[], p: number): number {
 /** Compact number for tables: integers as they are, others to 3 significant digits (kept: 1.00 is not 1), thousands separated. */
 export function fmt(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value) || Math.abs(value) >= 10 ** digits) return Math.round(value).toLocaleString('en-US');
+  if (Number.isInteger(value) || Math.abs(value) >= 10 ** digits)
+    return Math.round(value).toLocaleString('en-US');
   const text = value.toPrecision(digits);
   return text.includes('e') ? String(Number(text)) : text;
 }

@@ -16,7 +16,10 @@ import { BENCH_TASK, benchUser, startStaggerStack, waitUntil } from '../lib/stag
 import { fmt, summarize } from '../lib/stats.js';
 import { writeBenchCatalog } from './fanout-plan.js';
 
-type Tick = (event: unknown, context: Context) => Promise<{ published: number; claimed: number; locked: boolean }>;
+type Tick = (
+  event: unknown,
+  context: Context,
+) => Promise<{ published: number; claimed: number; locked: boolean }>;
 
 interface StaggerCost {
   redisPerJob: number;
@@ -43,19 +46,29 @@ async function loadTick(): Promise<Tick> {
 
 async function staggerCost(ctx: ScenarioContext, jobs: number, spreadS: number): Promise<StaggerCost> {
   const { env } = ctx;
-  const stack = await startStaggerStack(env, { brokerConcurrency: 32, users: jobs, globalLimit: LIMIT, spread: `${spreadS}s`, countRedis: true });
+  const stack = await startStaggerStack(env, {
+    brokerConcurrency: 32,
+    users: jobs,
+    globalLimit: LIMIT,
+    spread: `${spreadS}s`,
+    countRedis: true,
+  });
   try {
     const tick = await loadTick();
     await env.bridge.reset();
     await stack.broker.service.reset();
     await resetCommandStats(env.appAdmin);
     const summary = await tick({}, fakeContext('schedulerTick', 60));
-    if (summary.published !== jobs) throw new Error(`the tick published ${summary.published} of ${jobs} jobs (claimed ${summary.claimed})`);
+    if (summary.published !== jobs)
+      throw new Error(`the tick published ${summary.published} of ${jobs} jobs (claimed ${summary.claimed})`);
     const afterTick = (await env.bridge.counts()).rest.units;
     await waitUntil(() => stack.target.hits.length >= jobs, 120_000 + jobs * 20, `${jobs} target calls`);
     // Every message settled: nothing due or in flight at the broker (late deferrals, callbacks).
     await waitUntil(
-      async () => (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}due`)) + (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}inflight`)) === 0,
+      async () =>
+        (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}due`)) +
+          (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}inflight`)) ===
+        0,
       60_000,
       'the broker to drain',
     );
@@ -114,7 +127,17 @@ async function bullmqCost(env: BenchEnv, jobs: number, spreadS: number, idleS: n
         Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => {
           const userId = benchUser(i + k);
           const delay = Math.floor((spreadS * 1000 * (i + k + Math.random())) / jobs);
-          const data: JobMessage = { v: 1, jobId: jobIdOf(BENCH_TASK, userId, period), taskId: BENCH_TASK, userId, periodKey: period, notBefore: Date.now() + delay, origin: 'scheduled', backfilled: false, deferrals: 0 };
+          const data: JobMessage = {
+            v: 1,
+            jobId: jobIdOf(BENCH_TASK, userId, period),
+            taskId: BENCH_TASK,
+            userId,
+            periodKey: period,
+            notBefore: Date.now() + delay,
+            origin: 'scheduled',
+            backfilled: false,
+            deferrals: 0,
+          };
           return { name: BENCH_TASK, data, opts: { jobId: data.jobId.replaceAll(':', '|'), delay } };
         }),
       );
@@ -122,7 +145,11 @@ async function bullmqCost(env: BenchEnv, jobs: number, spreadS: number, idleS: n
     const worker = new Worker<JobMessage>(
       queue.name,
       async (job) => {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: job.data.userId }) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ userId: job.data.userId }),
+        });
         await res.body?.cancel();
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
       },
@@ -130,7 +157,11 @@ async function bullmqCost(env: BenchEnv, jobs: number, spreadS: number, idleS: n
     );
     try {
       await waitUntil(() => target.hits.length >= jobs, 120_000, `${jobs} target calls`);
-      await waitUntil(async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= jobs, 30_000, 'BullMQ completions');
+      await waitUntil(
+        async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= jobs,
+        30_000,
+        'BullMQ completions',
+      );
       const commandsPerJob = topLevel / jobs;
       const commandstatsPerJob = totalCalls(await readCommandStats(env.appAdmin)) / jobs;
       // A worker with nothing to do still polls: count a stretch of it.
@@ -171,7 +202,9 @@ export const costScenario: Scenario = {
           } else {
             const r = await bullmqCost(ctx.env, jobs, spreadS, idleS);
             bullmq.push(r);
-            ctx.progress(`rep ${rep + 1}/${ctx.reps} bullmq: ${fmt(r.commandsPerJob)} commands/job sent (${fmt(r.commandstatsPerJob)} executed incl. Lua), idle ${fmt(r.idleCommandsPerMinute)}/min`);
+            ctx.progress(
+              `rep ${rep + 1}/${ctx.reps} bullmq: ${fmt(r.commandsPerJob)} commands/job sent (${fmt(r.commandstatsPerJob)} executed incl. Lua), idle ${fmt(r.idleCommandsPerMinute)}/min`,
+            );
           }
         } catch (err) {
           ctx.progress(`rep ${rep + 1}/${ctx.reps} ${side} failed: ${failures.add(side, err)}`);
@@ -182,15 +215,27 @@ export const costScenario: Scenario = {
   },
 };
 
-function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerCost[], b: BullmqCost[], failures: Failures): ScenarioReport {
-  const sc = (pick: (r: StaggerCost) => number, unit?: string) => (s.length ? cell(summarize(s.map(pick)), unit) : na(failures.reason('stagger')));
-  const bc = (pick: (r: BullmqCost) => number, unit?: string) => (b.length ? cell(summarize(b.map(pick)), unit) : na(failures.reason('bullmq')));
+function report(
+  ctx: ScenarioContext,
+  jobs: number,
+  spreadS: number,
+  s: StaggerCost[],
+  b: BullmqCost[],
+  failures: Failures,
+): ScenarioReport {
+  const sc = (pick: (r: StaggerCost) => number, unit?: string) =>
+    s.length ? cell(summarize(s.map(pick)), unit) : na(failures.reason('stagger'));
+  const bc = (pick: (r: BullmqCost) => number, unit?: string) =>
+    b.length ? cell(summarize(b.map(pick)), unit) : na(failures.reason('bullmq'));
   const sm = (pick: (r: StaggerCost) => number) => (s.length ? summarize(s.map(pick)).median : Number.NaN);
   const bm = (pick: (r: BullmqCost) => number) => (b.length ? summarize(b.map(pick)).median : Number.NaN);
   const million = 1_000_000;
   const staggerRedis = redisUsd(sm((r) => r.redisPerJob) * million);
   // QStash bills every delivery attempt; a publish that is never delivered would still be stored: take the larger.
-  const staggerMessages = Math.max(sm((r) => r.publishedPerJob), sm((r) => r.deliveriesPerJob));
+  const staggerMessages = Math.max(
+    sm((r) => r.publishedPerJob),
+    sm((r) => r.deliveriesPerJob),
+  );
   const staggerQstash = qstashUsd(staggerMessages * million);
   const fixed300 = redisUsd(sm((r) => r.idleTickCommands300) * TICKS_PER_MONTH);
   const bullRedis = redisUsd(bm((r) => r.commandsPerJob) * million);
@@ -205,30 +250,60 @@ function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerC
       verdict: s.length === 0 ? 'not measured' : redisPerJob <= 6 ? 'met' : 'missed',
       ...(redisPerJob > 6 ? { note: `(by ${fmt(redisPerJob - 6)})` } : {}),
     },
-    { metric: '… of which during the scheduler tick (fan-out; deliveries already start meanwhile, so the split is approximate)', cells: [sc((r) => r.schedulerRedisPerJob), text('— (addBulk included above)')] },
-    { metric: '… of which the worker (start + record scripts, deferrals)', cells: [sc((r) => r.workerRedisPerJob), text('—')] },
-    { metric: 'Redis commands executed/job (commandstats, Lua-internal included)', cells: [sc((r) => r.commandstatsPerJob), bc((r) => r.commandstatsPerJob)] },
-    { metric: 'QStash messages published/job (jobs, deferrals, continuations)', cells: [sc((r) => r.publishedPerJob), text('— (no QStash)')] },
+    {
+      metric:
+        '… of which during the scheduler tick (fan-out; deliveries already start meanwhile, so the split is approximate)',
+      cells: [sc((r) => r.schedulerRedisPerJob), text('— (addBulk included above)')],
+    },
+    {
+      metric: '… of which the worker (start + record scripts, deferrals)',
+      cells: [sc((r) => r.workerRedisPerJob), text('—')],
+    },
+    {
+      metric: 'Redis commands executed/job (commandstats, Lua-internal included)',
+      cells: [sc((r) => r.commandstatsPerJob), bc((r) => r.commandstatsPerJob)],
+    },
+    {
+      metric: 'QStash messages published/job (jobs, deferrals, continuations)',
+      cells: [sc((r) => r.publishedPerJob), text('— (no QStash)')],
+    },
     { metric: 'QStash delivery attempts/job', cells: [sc((r) => r.deliveriesPerJob), text('—')] },
     {
       metric: 'a million jobs a month, pay-as-you-go',
       cells: [
-        text(`${usd(staggerRedis + staggerQstash)} = Redis ${usd(staggerRedis)} + QStash ${usd(staggerQstash)}`),
-        text(`${usd(bullRedis)} Redis commands if that Redis bills per command like Upstash (plus a server to run the workers)`),
+        text(
+          `${usd(staggerRedis + staggerQstash)} = Redis ${usd(staggerRedis)} + QStash ${usd(staggerQstash)}`,
+        ),
+        text(
+          `${usd(bullRedis)} Redis commands if that Redis bills per command like Upstash (plus a server to run the workers)`,
+        ),
       ],
     },
     {
       metric: 'fixed per month, whatever the job count (ticks / idle polling)',
       cells: [
-        text(s.length ? `${usd(fixed300)}: ${fmt(sm((r) => r.idleTickCommands300))} commands per tick with the 300-type catalog (${fmt(sm((r) => r.idleTickCommands))} with 1 type) × ${fmt(TICKS_PER_MONTH)} ticks` : 'not available'),
-        text(b.length ? `${usd(bullIdle)}: ${fmt(bm((r) => r.idleCommandsPerMinute))} commands/min of one idle Worker × ${fmt(TICKS_PER_MONTH)} min` : 'not available'),
+        text(
+          s.length
+            ? `${usd(fixed300)}: ${fmt(sm((r) => r.idleTickCommands300))} commands per tick with the 300-type catalog (${fmt(sm((r) => r.idleTickCommands))} with 1 type) × ${fmt(TICKS_PER_MONTH)} ticks`
+            : 'not available',
+        ),
+        text(
+          b.length
+            ? `${usd(bullIdle)}: ${fmt(bm((r) => r.idleCommandsPerMinute))} commands/min of one idle Worker × ${fmt(TICKS_PER_MONTH)} min`
+            : 'not available',
+        ),
       ],
     },
   ];
   return {
     id: 'cost',
     title: '5. Cost per job and per million jobs a month',
-    params: { 'jobs per repetition': jobs, 'spread window': `${spreadS} s`, 'global limit': LIMIT, reps: ctx.reps },
+    params: {
+      'jobs per repetition': jobs,
+      'spread window': `${spreadS} s`,
+      'global limit': LIMIT,
+      reps: ctx.reps,
+    },
     columns: ['stagger', 'BullMQ'],
     rows,
     notes: [
@@ -239,7 +314,7 @@ function report(ctx: ScenarioContext, jobs: number, spreadS: number, s: StaggerC
         'the sources found do not say whether Upstash bills commands run inside a script: the commandstats row is that upper bound.',
       'BullMQ: addBulk of the same jobs (delays over the same window), one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ' +
         'top-level only (Lua-run commands excluded), the commandstats row includes them. BullMQ needs a TCP Redis and a long-running worker process, which this does not price.',
-      'The scheduler\'s fixed cost is its minute tick: it reads every task type\'s zone-group counts each minute, so it grows with the catalog, not with the jobs.',
+      "The scheduler's fixed cost is its minute tick: it reads every task type's zone-group counts each minute, so it grows with the catalog, not with the jobs.",
       ...failures.notes(),
     ],
     raw: { stagger: s, bullmq: b },

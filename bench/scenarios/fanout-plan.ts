@@ -46,7 +46,11 @@ export function busiestTick(catalog: Catalog, fromMs: number): { tickMs: number;
   for (const task of catalog.tasks) {
     if (!task.enabled) continue;
     const tz = zoneOf(task, USER_ZONE);
-    for (let p = nextDue(task.schedule, fromMs - 1, tz); p.dueAtMs < toMs; p = nextDue(task.schedule, p.dueAtMs, tz)) {
+    for (
+      let p = nextDue(task.schedule, fromMs - 1, tz);
+      p.dueAtMs < toMs;
+      p = nextDue(task.schedule, p.dueAtMs, tz)
+    ) {
       const list = byMinute.get(p.dueAtMs) ?? [];
       list.push(task);
       byMinute.set(p.dueAtMs, list);
@@ -65,7 +69,13 @@ export function fanoutPlan(catalog: Catalog, tickMs: number, due: Task[], n: num
   const extra = n % due.length;
   const slots = due.map((task, i) => {
     const period = dueAt(task, tickMs);
-    return { taskId: task.id, periodKey: period.key, dueAtMs: period.dueAtMs, spreadMs: task.spreadMs, users: base + (i < extra ? 1 : 0) };
+    return {
+      taskId: task.id,
+      periodKey: period.key,
+      dueAtMs: period.dueAtMs,
+      spreadMs: task.spreadMs,
+      users: base + (i < extra ? 1 : 0),
+    };
   });
   return { tickMs, slots, total: n };
 }

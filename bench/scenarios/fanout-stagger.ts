@@ -53,7 +53,14 @@ export async function brokerIngest(input: StaggerFanoutInput): Promise<FanoutSid
   const started = performance.now();
   const worker = async () => {
     for (let slot = slots.shift(); slot; slot = slots.shift()) {
-      const window = { taskId: slot.taskId, periodKey: slot.periodKey, backfilled: false, startAt: slot.dueAtMs, windowMs: slot.spreadMs, total: slot.users };
+      const window = {
+        taskId: slot.taskId,
+        periodKey: slot.periodKey,
+        backfilled: false,
+        startAt: slot.dueAtMs,
+        windowMs: slot.spreadMs,
+        total: slot.users,
+      };
       for (let rank = 0; rank < slot.users; rank += pageSize) {
         const ids = Array.from({ length: Math.min(pageSize, slot.users - rank) }, (_, i) => userId(rank + i));
         const page = planJobs(window, ids, rank, input.plan.tickMs, Math.random);

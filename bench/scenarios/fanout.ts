@@ -4,13 +4,26 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../../lib/domain/catalog.js';
 import { runInChild } from '../lib/child.js';
 import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';
-import { readCommandStats, resetCommandStats, scriptCalls, topCommandsPerJob, totalCalls } from '../lib/redis-stats.js';
+import {
+  readCommandStats,
+  resetCommandStats,
+  scriptCalls,
+  topCommandsPerJob,
+  totalCalls,
+} from '../lib/redis-stats.js';
 import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { seedPreferences } from '../lib/seed.js';
 import { fmt, summarize } from '../lib/stats.js';
 import type { FanoutSideResult } from './fanout-bullmq.js';
 import type { FanoutChildInput } from './fanout-child.js';
-import { USER_ZONE, busiestTick, fanoutPlan, userId, writeBenchCatalog, type FanoutPlan } from './fanout-plan.js';
+import {
+  USER_ZONE,
+  busiestTick,
+  fanoutPlan,
+  userId,
+  writeBenchCatalog,
+  type FanoutPlan,
+} from './fanout-plan.js';
 
 /** `ingest`: the same batches straight into the local broker, no scheduler work: the ceiling the broker sets. */
 type Side = 'stagger' | 'bullmq' | 'ingest';
@@ -31,14 +44,25 @@ const CHILD = new URL('./fanout-child.ts', import.meta.url);
 // A fixed week to search for the busiest tick: results do not depend on the day the bench runs.
 const WEEK_START = Date.UTC(2026, 10, 30);
 
-async function runSide(ctx: ScenarioContext, side: Side, plan: FanoutPlan, catalogPath: string, catalog: Catalog): Promise<SideRun> {
+async function runSide(
+  ctx: ScenarioContext,
+  side: Side,
+  plan: FanoutPlan,
+  catalogPath: string,
+  catalog: Catalog,
+): Promise<SideRun> {
   const { env } = ctx;
   await env.appAdmin.flushall();
   await env.brokerAdmin.flushall();
   let input: FanoutChildInput;
   let broker: Awaited<ReturnType<typeof env.startBroker>> | undefined;
   if (side === 'bullmq') {
-    input = { side, redisPort: env.appRedis.port, queueName: `fanout-${randomBytes(3).toString('hex')}`, plan };
+    input = {
+      side,
+      redisPort: env.appRedis.port,
+      queueName: `fanout-${randomBytes(3).toString('hex')}`,
+      plan,
+    };
   } else {
     const prefix = `bench:${randomBytes(4).toString('hex')}:`;
     const maxUsers = Math.max(...plan.slots.map((s) => s.users));
@@ -49,7 +73,11 @@ async function runSide(ctx: ScenarioContext, side: Side, plan: FanoutPlan, catal
         users: maxUsers,
         userId,
         zone: USER_ZONE,
-        enables: plan.slots.map((s) => ({ taskId: s.taskId, users: s.users, policy: policyOf.get(s.taskId) ?? 'user' })),
+        enables: plan.slots.map((s) => ({
+          taskId: s.taskId,
+          users: s.users,
+          policy: policyOf.get(s.taskId) ?? 'user',
+        })),
       });
     }
     // A store only: the fan-out is measured until every message is stored, nothing is delivered.
@@ -104,7 +132,9 @@ export const fanoutScenario: Scenario = {
     const sizes = ctx.quick ? [1_000, 3_000] : [10_000, 100_000];
     const { path: catalogPath, catalog } = writeBenchCatalog('.local/bench');
     const { tickMs, due } = busiestTick(catalog, WEEK_START);
-    ctx.progress(`catalog ${catalog.tasks.length} types; busiest tick ${new Date(tickMs).toISOString()} with ${due.length} types due`);
+    ctx.progress(
+      `catalog ${catalog.tasks.length} types; busiest tick ${new Date(tickMs).toISOString()} with ${due.length} types due`,
+    );
 
     const runs: Record<Side, Record<number, SideRun[]>> = { stagger: {}, bullmq: {}, ingest: {} };
     const failures = new Failures();
@@ -158,28 +188,48 @@ function report(
     });
   }
   for (const n of sizes) {
-    rows.push({ metric: `Redis commands/job (commandstats, Lua-internal included), N=${fmt(n)}`, cells: sides.map((s) => col(s, n, (r) => r.cmdsPerJob)) });
+    rows.push({
+      metric: `Redis commands/job (commandstats, Lua-internal included), N=${fmt(n)}`,
+      cells: sides.map((s) => col(s, n, (r) => r.cmdsPerJob)),
+    });
   }
   for (const n of sizes) {
-    rows.push({ metric: `script calls/job (EVAL/EVALSHA), N=${fmt(n)}`, cells: sides.map((s) => col(s, n, (r) => r.scriptsPerJob)) });
+    rows.push({
+      metric: `script calls/job (EVAL/EVALSHA), N=${fmt(n)}`,
+      cells: sides.map((s) => col(s, n, (r) => r.scriptsPerJob)),
+    });
   }
   for (const n of sizes) {
     rows.push({
       metric: `local broker's own Redis commands/job (QStash's side), N=${fmt(n)}`,
-      cells: [col('stagger', n, (r) => r.brokerCmdsPerJob), text('—'), col('ingest', n, (r) => r.brokerCmdsPerJob)],
+      cells: [
+        col('stagger', n, (r) => r.brokerCmdsPerJob),
+        text('—'),
+        col('ingest', n, (r) => r.brokerCmdsPerJob),
+      ],
     });
   }
   for (const n of sizes) {
-    rows.push({ metric: `peak RSS of the enqueuing process, MiB, N=${fmt(n)}`, cells: sides.map((s) => col(s, n, (r) => r.peakRssMiB)) });
+    rows.push({
+      metric: `peak RSS of the enqueuing process, MiB, N=${fmt(n)}`,
+      cells: sides.map((s) => col(s, n, (r) => r.peakRssMiB)),
+    });
   }
   for (const n of sizes) {
-    rows.push({ metric: `peak heapUsed, MiB, N=${fmt(n)}`, cells: sides.map((s) => col(s, n, (r) => r.peakHeapMiB)) });
+    rows.push({
+      metric: `peak heapUsed, MiB, N=${fmt(n)}`,
+      cells: sides.map((s) => col(s, n, (r) => r.peakHeapMiB)),
+    });
   }
   for (const n of sizes) {
-    rows.push({ metric: `heap live after a full GC at the end, MiB, N=${fmt(n)}`, cells: sides.map((s) => col(s, n, (r) => r.retainedHeapMiB)) });
+    rows.push({
+      metric: `heap live after a full GC at the end, MiB, N=${fmt(n)}`,
+      cells: sides.map((s) => col(s, n, (r) => r.retainedHeapMiB)),
+    });
   }
   const growth = (side: Side): string => {
-    if (!runs[side][small]?.length || !runs[side][big]?.length) return `not available: ${failures.reason(side)}`;
+    if (!runs[side][small]?.length || !runs[side][big]?.length)
+      return `not available: ${failures.reason(side)}`;
     const ratio = (pick: (r: SideRun) => number) => {
       const a = med(side, small, pick);
       return a === 0 ? '—' : `×${fmt(med(side, big, pick) / a)}`;
@@ -204,19 +254,19 @@ function report(
       '(third column). ' +
       (ceiling >= 0.85
         ? 'So the fan-out is bound by the broker stand-in (one Lua script per message, the items of a batch stored one after another), ' +
-          'not by reading the indexes (one page script per 500 users) or planning; against Upstash that part is QStash\'s batch endpoint.'
-        : 'The difference is the scheduler\'s own work (lock, slot claims, index pages, checkpoints), which weighs most when N is small.'),
-    'The live heap after a full collection is the same at both sizes (rows above): the fan-out holds one page per slot. Peak RSS grows with the run\'s length ' +
+          "not by reading the indexes (one page script per 500 users) or planning; against Upstash that part is QStash's batch endpoint."
+        : "The difference is the scheduler's own work (lock, slot claims, index pages, checkpoints), which weighs most when N is small."),
+    "The live heap after a full collection is the same at both sizes (rows above): the fan-out holds one page per slot. Peak RSS grows with the run's length " +
       'because V8 lets garbage pile up between major collections; capping the heap (BENCH_CHILD_NODE_FLAGS="--max-old-space-size=40 --max-semi-space-size=4") ' +
-      'kept both sides\' peak RSS flat from 10k to 100k in a trial run (stagger 163 → 161 MiB), at some cost in throughput.',
+      "kept both sides' peak RSS flat from 10k to 100k in a trial run (stagger 163 → 161 MiB), at some cost in throughput.",
     `The tick is the busiest minute of a fixed week for users in ${USER_ZONE} (${new Date(tickMs).toISOString()}, ${dueTypes} task types due); ` +
       'N is split evenly over those types, so both sides enqueue the same (task, user, period) jobs with the same stratified delays.',
     'stagger: the scheduler fan-out in a child process, reading its indexes from Redis through the REST bridge and publishing ' +
       'with the real @upstash/qstash Client into the local broker (deliveries off); done when the broker holds all N messages. ' +
-      'BullMQ: `Queue.addBulk` of 1,000 jobs per call with `delay` and a custom `jobId` (BullMQ\'s deduplication), over TCP; ' +
-      'the jobs are built lazily per batch, as a real producer would stream them. Neither side\'s time includes process start-up.',
+      "BullMQ: `Queue.addBulk` of 1,000 jobs per call with `delay` and a custom `jobId` (BullMQ's deduplication), over TCP; " +
+      "the jobs are built lazily per batch, as a real producer would stream them. Neither side's time includes process start-up.",
     'Commands per job count every command Redis executed (INFO commandstats after CONFIG RESETSTAT), including those run inside ' +
-      'Lua scripts; the local broker keeps its messages on a second redis-server, reported on its own row (in the cloud that is QStash\'s cost, not yours).',
+      "Lua scripts; the local broker keeps its messages on a second redis-server, reported on its own row (in the cloud that is QStash's cost, not yours).",
     '"Local broker ingest alone" publishes the same pages of jobs with the scheduler\'s own planJobs and QStashPublisher (same page size, ' +
       'batch size and slot concurrency) but reads nothing from Redis: it is the most the fan-out could reach against this broker on this machine.',
     'Peak RSS is getrusage maxrss of the child process (includes the Node/tsx runtime, ~the baseline shown in the JSON).',
@@ -225,7 +275,12 @@ function report(
   return {
     id: 'fanout',
     title: '1. Fan-out: N jobs due in one tick',
-    params: { 'catalog types': 300, N: sizes.map((n) => fmt(n)).join(' and '), reps: ctx.reps, 'BullMQ batch': 1000 },
+    params: {
+      'catalog types': 300,
+      N: sizes.map((n) => fmt(n)).join(' and '),
+      reps: ctx.reps,
+      'BullMQ batch': 1000,
+    },
     columns: ['stagger', 'BullMQ', 'local broker ingest alone'],
     rows,
     notes,
@@ -233,7 +288,11 @@ function report(
   };
 }
 
-function verdictOf(runs: Record<Side, Record<number, SideRun[]>>, n: number, ok: boolean): MetricRow['verdict'] {
+function verdictOf(
+  runs: Record<Side, Record<number, SideRun[]>>,
+  n: number,
+  ok: boolean,
+): MetricRow['verdict'] {
   if (!runs.stagger[n]?.length || !runs.bullmq[n]?.length) return 'not measured';
   return ok ? 'met' : 'missed';
 }

@@ -13,7 +13,10 @@ import { Failures, type Scenario, type ScenarioContext } from '../lib/scenario.j
 import { BENCH_TASK, benchUser, startStaggerStack } from '../lib/stagger-stack.js';
 import { fmt, percentile, summarize } from '../lib/stats.js';
 
-type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof fakeContext>) => Promise<APIGatewayProxyStructuredResultV2>;
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: ReturnType<typeof fakeContext>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface OverheadRun {
   p50: number;
@@ -54,7 +57,11 @@ function timeFetchesTo(origin: string): { take(): number; restore(): void } {
 
 function signedEvent(url: string, message: JobMessage): APIGatewayProxyEventV2 {
   const body = JSON.stringify(message);
-  const signature = signDelivery(BENCH_KEYS.currentSigningKey, { url, body: Buffer.from(body), now: Date.now() });
+  const signature = signDelivery(BENCH_KEYS.currentSigningKey, {
+    url,
+    body: Buffer.from(body),
+    now: Date.now(),
+  });
   const path = new URL(url).pathname;
   return {
     version: '2.0',
@@ -75,7 +82,13 @@ function signedEvent(url: string, message: JobMessage): APIGatewayProxyEventV2 {
       apiId: 'local',
       domainName: '127.0.0.1',
       domainPrefix: 'local',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Upstash-QStash' },
+      http: {
+        method: 'POST',
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'Upstash-QStash',
+      },
       requestId: randomUUID(),
       routeKey: `POST ${path}`,
       stage: '$default',
@@ -85,8 +98,16 @@ function signedEvent(url: string, message: JobMessage): APIGatewayProxyEventV2 {
   };
 }
 
-export async function measureOverhead(ctx: ScenarioContext, jobs: number, warmup: number): Promise<OverheadRun> {
-  const stack = await startStaggerStack(ctx.env, { brokerConcurrency: 0, users: jobs + warmup, globalLimit: '1000000/1s' });
+export async function measureOverhead(
+  ctx: ScenarioContext,
+  jobs: number,
+  warmup: number,
+): Promise<OverheadRun> {
+  const stack = await startStaggerStack(ctx.env, {
+    brokerConcurrency: 0,
+    users: jobs + warmup,
+    globalLimit: '1000000/1s',
+  });
   const fetches = timeFetchesTo(stack.target.url);
   const redisCalls = timeFetchesTo(stack.env['UPSTASH_REDIS_REST_URL']!);
   try {
@@ -128,7 +149,8 @@ export async function measureOverhead(ctx: ScenarioContext, jobs: number, warmup
         others.push(elapsed - targetMs - redisMs);
       }
     }
-    if (stack.target.hits.length !== jobs + warmup) throw new Error(`target saw ${stack.target.hits.length} of ${jobs + warmup} calls`);
+    if (stack.target.hits.length !== jobs + warmup)
+      throw new Error(`target saw ${stack.target.hits.length} of ${jobs + warmup} calls`);
     return {
       p50: percentile(overheads, 50),
       p99: percentile(overheads, 99),
@@ -164,7 +186,8 @@ export const overheadScenario: Scenario = {
         ctx.progress(`rep ${rep + 1}/${ctx.reps} failed: ${failures.add('stagger worker', err)}`);
       }
     }
-    const col = (pick: (r: OverheadRun) => number) => (runs.length ? cell(summarize(runs.map(pick)), 'ms') : na(failures.reason('stagger worker')));
+    const col = (pick: (r: OverheadRun) => number) =>
+      runs.length ? cell(summarize(runs.map(pick)), 'ms') : na(failures.reason('stagger worker'));
     const p50 = runs.length ? summarize(runs.map((r) => r.p50)).median : Number.NaN;
     return {
       id: 'overhead',
@@ -182,7 +205,10 @@ export const overheadScenario: Scenario = {
         { metric: 'overhead p99', cells: [col((r) => r.p99)] },
         { metric: 'overhead mean', cells: [col((r) => r.mean)] },
         { metric: '… of which waiting on the Redis REST round trips, p50', cells: [col((r) => r.redisP50)] },
-        { metric: '… of which everything else (signature, parse, logic, HTTP client), p50', cells: [col((r) => r.restP50)] },
+        {
+          metric: '… of which everything else (signature, parse, logic, HTTP client), p50',
+          cells: [col((r) => r.restP50)],
+        },
         { metric: "target's own time p50 (taken out)", cells: [col((r) => r.targetP50)] },
       ],
       notes: [

@@ -12,7 +12,12 @@ import { readCommandStats, resetCommandStats, totalCalls } from '../lib/redis-st
 import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { BENCH_TASK, benchUser, startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
 import { fmt, summarize } from '../lib/stats.js';
-import { achievedRate, alignedWindowsOverLimit, maxInSlidingWindow, windowsOverLimit } from '../lib/windows.js';
+import {
+  achievedRate,
+  alignedWindowsOverLimit,
+  maxInSlidingWindow,
+  windowsOverLimit,
+} from '../lib/windows.js';
 
 type Side = 'stagger' | 'bullmq';
 const CONCURRENCY = 32;
@@ -46,23 +51,46 @@ function measure(arrivals: number[], limit: number, extraPerJob: number, cmdsPer
 function jobMessage(i: number, notBefore: number): JobMessage {
   const userId = benchUser(i);
   const periodKey = `r${notBefore}`;
-  return { v: 1, jobId: jobIdOf(BENCH_TASK, userId, periodKey), taskId: BENCH_TASK, userId, periodKey, notBefore, origin: 'scheduled', backfilled: false, deferrals: 0 };
+  return {
+    v: 1,
+    jobId: jobIdOf(BENCH_TASK, userId, periodKey),
+    taskId: BENCH_TASK,
+    userId,
+    periodKey,
+    notBefore,
+    origin: 'scheduled',
+    backfilled: false,
+    deferrals: 0,
+  };
 }
 
 async function staggerSide(env: BenchEnv, jobs: number, limit: number, timeoutMs: number): Promise<RateRun> {
-  const stack = await startStaggerStack(env, { brokerConcurrency: CONCURRENCY, users: jobs, globalLimit: `${limit}/1s`, taskLimit: `${limit * 2}/1s` });
+  const stack = await startStaggerStack(env, {
+    brokerConcurrency: CONCURRENCY,
+    users: jobs,
+    globalLimit: `${limit}/1s`,
+    taskLimit: `${limit * 2}/1s`,
+  });
   try {
     // All due at one whole second, ahead enough that (nearly) every publish is stored before the first delivery;
     // published in QStash batches by the scheduler's own publisher.
     const dueAt = Math.ceil((Date.now() + 2000 + jobs) / 1000) * 1000;
     const publisher = new QStashPublisher(runtime().qstash, stack.env['STAGGER_PUBLIC_URL']!);
-    await publisher.publishJobs(Array.from({ length: jobs }, (_, i) => jobMessage(i, dueAt)), 3);
+    await publisher.publishJobs(
+      Array.from({ length: jobs }, (_, i) => jobMessage(i, dueAt)),
+      3,
+    );
     await stack.broker.service.reset();
     await resetCommandStats(env.appAdmin);
     await waitUntil(() => stack.target.hits.length >= jobs, timeoutMs, `${jobs} arrivals at the target`);
     const stats = await readCommandStats(env.appAdmin);
     const deferrals = (await stack.broker.service.counts()).rest.units;
-    return measure(stack.target.hits.map((h) => h.at), limit, deferrals / jobs, totalCalls(stats) / jobs);
+    return measure(
+      stack.target.hits.map((h) => h.at),
+      limit,
+      deferrals / jobs,
+      totalCalls(stats) / jobs,
+    );
   } finally {
     await stack.stop();
   }
@@ -105,7 +133,12 @@ async function bullmqSide(env: BenchEnv, jobs: number, limit: number, timeoutMs:
       await worker.close();
     }
     const stats = await readCommandStats(env.appAdmin);
-    return measure(target.hits.map((h) => h.at), limit, 0, totalCalls(stats) / jobs);
+    return measure(
+      target.hits.map((h) => h.at),
+      limit,
+      0,
+      totalCalls(stats) / jobs,
+    );
   } finally {
     await queue.close();
     await target.close();
@@ -124,7 +157,10 @@ export const ratelimitScenario: Scenario = {
     for (let rep = 0; rep < ctx.reps; rep++) {
       for (const side of sidesInOrder<Side>(rep, 'stagger', 'bullmq')) {
         try {
-          const r = side === 'stagger' ? await staggerSide(ctx.env, jobs, limit, timeoutMs) : await bullmqSide(ctx.env, jobs, limit, timeoutMs);
+          const r =
+            side === 'stagger'
+              ? await staggerSide(ctx.env, jobs, limit, timeoutMs)
+              : await bullmqSide(ctx.env, jobs, limit, timeoutMs);
           runs[side].push(r);
           ctx.progress(
             `rep ${rep + 1}/${ctx.reps} ${side}: ${fmt(r.rateOverLimit * 100)}% of the limit, max ${r.maxWindow} in a sliding 1 s, ` +
@@ -139,12 +175,20 @@ export const ratelimitScenario: Scenario = {
   },
 };
 
-function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<Side, RateRun[]>, failures: Failures): ScenarioReport {
+function report(
+  ctx: ScenarioContext,
+  jobs: number,
+  limit: number,
+  runs: Record<Side, RateRun[]>,
+  failures: Failures,
+): ScenarioReport {
   const sides: Side[] = ['stagger', 'bullmq'];
   const col = (side: Side, pick: (r: RateRun) => number) =>
     runs[side].length > 0 ? cell(summarize(runs[side].map(pick))) : na(failures.reason(side));
-  const med = (pick: (r: RateRun) => number) => (runs.stagger.length ? summarize(runs.stagger.map(pick)).median : Number.NaN);
-  const verdict = (ok: boolean): MetricRow['verdict'] => (runs.stagger.length === 0 ? 'not measured' : ok ? 'met' : 'missed');
+  const med = (pick: (r: RateRun) => number) =>
+    runs.stagger.length ? summarize(runs.stagger.map(pick)).median : Number.NaN;
+  const verdict = (ok: boolean): MetricRow['verdict'] =>
+    runs.stagger.length === 0 ? 'not measured' : ok ? 'met' : 'missed';
   const maxOver = runs.stagger.length ? Math.max(...runs.stagger.map((r) => r.overLimit)) : Number.NaN;
   const rate = med((r) => r.rateOverLimit);
   // The worker counts each admission for window + guard, so a saturated limit admits at most this share of it.
@@ -153,7 +197,12 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
   return {
     id: 'ratelimit',
     title: '2. Rate-limit accuracy',
-    params: { jobs, 'limit (jobs/s)': limit, 'concurrent deliveries / worker concurrency': CONCURRENCY, reps: ctx.reps },
+    params: {
+      jobs,
+      'limit (jobs/s)': limit,
+      'concurrent deliveries / worker concurrency': CONCURRENCY,
+      reps: ctx.reps,
+    },
     columns: ['stagger', 'BullMQ'],
     rows: [
       {
@@ -161,13 +210,20 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         cells: sides.map((s) => col(s, (r) => r.rateOverLimit)),
         target: '≥ 0.95',
         verdict: verdict(rate >= 0.95),
-        ...(rate < 0.95 ? { note: `(${fmt((0.95 - rate) * 100)} points short; the guard caps it at ${fmt(ceiling)})` } : {}),
+        ...(rate < 0.95
+          ? { note: `(${fmt((0.95 - rate) * 100)} points short; the guard caps it at ${fmt(ceiling)})` }
+          : {}),
       },
       {
         metric: `ceiling the limiter's guard sets: window / (window + guard), guard ${guardMs} ms`,
         cells: [{ text: fmt(ceiling) }, { text: '—' }],
       },
-      { metric: 'largest count in any sliding 1 s window', cells: sides.map((s) => col(s, (r) => r.maxWindow)), target: `≤ ${limit}`, verdict: verdict(med((r) => r.maxWindow) <= limit) },
+      {
+        metric: 'largest count in any sliding 1 s window',
+        cells: sides.map((s) => col(s, (r) => r.maxWindow)),
+        target: `≤ ${limit}`,
+        verdict: verdict(med((r) => r.maxWindow) <= limit),
+      },
       {
         metric: 'sliding 1 s windows over the limit',
         cells: sides.map((s) => col(s, (r) => r.overLimit)),
@@ -175,8 +231,14 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
         verdict: verdict(maxOver === 0),
       },
       { metric: 'calendar seconds over the limit', cells: sides.map((s) => col(s, (r) => r.alignedOver)) },
-      { metric: 'deferral re-publishes per job (stagger)', cells: [col('stagger', (r) => r.extraPerJob), text('— (no deferral: jobs wait in Redis)')] },
-      { metric: 'Redis commands/job while draining (commandstats)', cells: sides.map((s) => col(s, (r) => r.cmdsPerJob)) },
+      {
+        metric: 'deferral re-publishes per job (stagger)',
+        cells: [col('stagger', (r) => r.extraPerJob), text('— (no deferral: jobs wait in Redis)')],
+      },
+      {
+        metric: 'Redis commands/job while draining (commandstats)',
+        cells: sides.map((s) => col(s, (r) => r.cmdsPerJob)),
+      },
     ],
     notes: [
       `${jobs} jobs are all due at the same instant and drained at ${limit}/s; times are arrivals at a local target that records them. ` +
@@ -187,10 +249,12 @@ function report(ctx: ScenarioContext, jobs: number, limit: number, runs: Record<
       'Deferrals cost throughput too: a job refused at its first delivery comes back at its deferral slot, one QStash publish and one more start script later.',
       'A sliding window is anchored at every arrival ([t, t + 1 s)); zero windows over the limit means no 1-second stretch anywhere held more than the limit. ' +
         'Calendar seconds are windows aligned to whole seconds, what a fixed-window limiter counts.',
-      'stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task\'s own 400/s — in one script, HTTP call, record); ' +
+      "stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task's own 400/s — in one script, HTTP call, record); " +
         'a denied job is re-published for after capacity returns (with jitter), never dropped. BullMQ: `new Worker(q, fn, { concurrency: 32, limiter: { max: 200, duration: 1000 } })`, fn POSTs to the target.',
       ...failures.notes(),
     ],
-    raw: Object.fromEntries(sides.map((s) => [s, runs[s].map(({ arrivals: _arrivals, ...figures }) => figures)])),
+    raw: Object.fromEntries(
+      sides.map((s) => [s, runs[s].map(({ arrivals: _arrivals, ...figures }) => figures)]),
+    ),
   };
 }

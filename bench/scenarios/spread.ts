@@ -10,10 +10,16 @@ import { seededRandom as seeded } from '../../lib/util/seeded-random.js';
 const WINDOW_MS = 60 * 60_000;
 const PAGE = 500;
 
-
 /** The scheduler's notBefore of every job, page by page in scan order, as the fan-out computes them. */
 function staggerStarts(jobs: number, startAt: number, random: () => number): number[] {
-  const slot = { taskId: 'bench_spread', periodKey: '2026-11-30T08', backfilled: false, startAt, windowMs: WINDOW_MS, total: jobs };
+  const slot = {
+    taskId: 'bench_spread',
+    periodKey: '2026-11-30T08',
+    backfilled: false,
+    startAt,
+    windowMs: WINDOW_MS,
+    total: jobs,
+  };
   const starts: number[] = [];
   for (let rank = 0; rank < jobs; rank += PAGE) {
     const ids = Array.from({ length: Math.min(PAGE, jobs - rank) }, (_, i) => `u${rank + i}`);
@@ -39,7 +45,10 @@ export const spreadScenario: Scenario = {
     const reps = Math.max(ctx.reps, 5);
     const figures = { s1: [[], []], s10: [[], []], q1: [[], []] } as Record<string, [number[], number[]]>;
     for (let rep = 0; rep < reps; rep++) {
-      const sides = [staggerStarts(jobs, startAt, seeded(1000 + rep)), uniformStarts(jobs, startAt, seeded(2000 + rep))];
+      const sides = [
+        staggerStarts(jobs, startAt, seeded(1000 + rep)),
+        uniformStarts(jobs, startAt, seeded(2000 + rep)),
+      ];
       sides.forEach((starts, i) => {
         figures.s1![i]!.push(peakToMean(starts, startAt, startAt + WINDOW_MS, 1000));
         figures.s10![i]!.push(peakToMean(starts, startAt, startAt + WINDOW_MS, 10_000));
@@ -66,7 +75,7 @@ export const spreadScenario: Scenario = {
           ...(perSecond > 1.05 ? { note: `(by ${fmt(perSecond - 1.05)})` } : {}),
         },
         { metric: 'peak-to-mean of starts per 10 s', cells: row('s10') },
-        { metric: 'peak-to-mean per 1 s at QStash\'s whole-second delivery times', cells: row('q1') },
+        { metric: "peak-to-mean per 1 s at QStash's whole-second delivery times", cells: row('q1') },
       ],
       notes: [
         'stagger: `planJobs` from lib/scheduler (the function the fan-out calls for every page of 500 users), with notBefore = start + W·(rank + u)/N; ' +

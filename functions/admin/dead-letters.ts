@@ -21,7 +21,10 @@ export const replay = routeHandler(R.replayDeadLetter, async ({ path }, req) => 
   const taskId = parseJobId(path.id)?.taskId;
   const retries = s.catalog.tasks.find((t) => t.id === taskId)?.retries ?? 3;
   const published = await s.deadLetters.replay(path.id, s.publisher, retries);
-  jobLoggerOf(published.jobId, req.requestId).info({ messageId: published.messageId }, 'dead letter replayed');
+  jobLoggerOf(published.jobId, req.requestId).info(
+    { messageId: published.messageId },
+    'dead letter replayed',
+  );
   return { status: 202, body: published };
 });
 

@@ -14,7 +14,9 @@ export const get = routeHandler(R.getJob, async ({ path }) => ({
 
 export const runs = routeHandler(R.listRuns, async ({ path, query }) => ({
   status: 200,
-  body: { items: await workerServices().reads.listRuns(path.userId, query.taskId, query.limit ?? DEFAULT_PAGE) },
+  body: {
+    items: await workerServices().reads.listRuns(path.userId, query.taskId, query.limit ?? DEFAULT_PAGE),
+  },
 }));
 
 export const run = routeHandler(R.runNow, async ({ path }, req) => {

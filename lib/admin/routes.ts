@@ -29,7 +29,10 @@ export const ADMIN_ROUTES = {
     summary: 'Create or replace a user (zone, enabled, labels); a zone change moves its schedules',
     pathParams: UserPath,
     body: PutUserBody,
-    responses: { 200: { description: 'Updated (or unchanged)', schema: UserDetail }, 201: { description: 'Created', schema: UserDetail } },
+    responses: {
+      200: { description: 'Updated (or unchanged)', schema: UserDetail },
+      201: { description: 'Created', schema: UserDetail },
+    },
   },
   getUser: {
     ...admin,

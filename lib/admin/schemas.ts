@@ -18,17 +18,27 @@ export const TimeZone = z
   .refine(isValidTimeZone, 'unknown IANA time zone')
   .meta({ description: 'IANA time zone name', examples: ['Europe/London'] });
 
-const LabelKey = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 characters');
+const LabelKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 characters');
 export const Labels = z
   .record(LabelKey, z.string().max(256))
   .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
   .meta({ description: 'Free-form string labels' });
 
-const ParamName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a template name: letters, digits and "_", not starting with a digit');
+const ParamName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
+    'a template name: letters, digits and "_", not starting with a digit',
+  );
 /** Task params fill `{{name}}` placeholders of the task's target, so values are flat strings, numbers or booleans. */
 export const TaskParams = z
   .record(ParamName, z.union([z.string().max(1024), z.number().refine(Number.isFinite), z.boolean()]))
-  .refine((p) => Buffer.byteLength(JSON.stringify(p), 'utf8') <= MAX_PARAMS_BYTES, `at most ${MAX_PARAMS_BYTES} bytes as JSON`)
+  .refine(
+    (p) => Buffer.byteLength(JSON.stringify(p), 'utf8') <= MAX_PARAMS_BYTES,
+    `at most ${MAX_PARAMS_BYTES} bytes as JSON`,
+  )
   .meta({ description: `Values for the task's {{placeholders}}; at most ${MAX_PARAMS_BYTES} bytes as JSON` });
 
 // ---- inputs
@@ -52,7 +62,13 @@ const Limit = z
   .string()
   .regex(/^\d{1,4}$/, `an integer from 1 to ${MAX_PAGE}`)
   .transform(Number)
-  .pipe(z.number().int().min(1, `an integer from 1 to ${MAX_PAGE}`).max(MAX_PAGE, `an integer from 1 to ${MAX_PAGE}`));
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, `an integer from 1 to ${MAX_PAGE}`)
+      .max(MAX_PAGE, `an integer from 1 to ${MAX_PAGE}`),
+  );
 
 export const ListUsersQuery = z.strictObject({
   cursor: UserId.optional().meta({ description: 'nextCursor of the previous page' }),
@@ -72,10 +88,15 @@ export const UserView = z.object({
   updatedAt: Instant,
 });
 
-export const UserDetail = UserView.extend({ tasks: z.array(TaskId).meta({ description: 'Enabled task types' }) });
+export const UserDetail = UserView.extend({
+  tasks: z.array(TaskId).meta({ description: 'Enabled task types' }),
+});
 export const UserPage = z.object({
   users: z.array(UserView.extend({ taskCount: z.number().int() })),
-  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
+  nextCursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
 });
 
 export const ScheduleView = z.union([
@@ -127,7 +148,9 @@ export const TaskTypeView = z.object({
   users: z.number().int().meta({ description: 'Enabled users that have this task type enabled' }),
 });
 export const TaskTypeDetail = TaskTypeView.extend({
-  zoneGroups: z.record(z.string(), z.number().int()).meta({ description: 'Users per index zone group ("_" = fixed zone)' }),
+  zoneGroups: z
+    .record(z.string(), z.number().int())
+    .meta({ description: 'Users per index zone group ("_" = fixed zone)' }),
 });
 export const TaskTypeList = z.object({ taskTypes: z.array(TaskTypeView) });
 export const PauseResult = z.object({ id: TaskId, paused: z.boolean(), changed: z.boolean() });

@@ -14,17 +14,26 @@ function mustFind(deps: AdminDeps, taskId: string) {
 export async function listTaskTypes(deps: AdminDeps): Promise<z.output<typeof TaskTypeList>> {
   const stats = await deps.store.taskStats();
   return {
-    taskTypes: deps.catalog.tasks.map((t) => taskTypeView(t, stats.counts[t.id] ?? 0, stats.paused.has(t.id))),
+    taskTypes: deps.catalog.tasks.map((t) =>
+      taskTypeView(t, stats.counts[t.id] ?? 0, stats.paused.has(t.id)),
+    ),
   };
 }
 
 export async function getTaskType(deps: AdminDeps, taskId: string): Promise<z.output<typeof TaskTypeDetail>> {
   const task = mustFind(deps, taskId);
   const stats = await deps.store.taskStats(taskId);
-  return { ...taskTypeView(task, stats.counts[taskId] ?? 0, stats.paused.has(taskId)), zoneGroups: stats.zones };
+  return {
+    ...taskTypeView(task, stats.counts[taskId] ?? 0, stats.paused.has(taskId)),
+    zoneGroups: stats.zones,
+  };
 }
 
-export async function setPaused(deps: AdminDeps, taskId: string, paused: boolean): Promise<z.output<typeof PauseResult>> {
+export async function setPaused(
+  deps: AdminDeps,
+  taskId: string,
+  paused: boolean,
+): Promise<z.output<typeof PauseResult>> {
   mustFind(deps, taskId);
   const changed = paused ? await deps.store.pauseTask(taskId) : await deps.store.resumeTask(taskId);
   return { id: taskId, paused, changed };

@@ -4,7 +4,13 @@ import type { Catalog } from '../domain/catalog.js';
 import { zoneOf } from '../domain/catalog.js';
 import { nextDue } from '../domain/periods.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { EnableOutcome, PreferencesStore, TaskParams, UserRecord, UserWithTasks } from '../store/preferences.js';
+import type {
+  EnableOutcome,
+  PreferencesStore,
+  TaskParams,
+  UserRecord,
+  UserWithTasks,
+} from '../store/preferences.js';
 import { findTask, scheduleView } from './catalog-views.js';
 import type { PutUserBody, UserDetail, UserPage, UserTaskList, UserTaskView } from './schemas.js';
 import { DEFAULT_PAGE } from './schemas.js';
@@ -18,7 +24,14 @@ export interface AdminDeps {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function userView(u: UserRecord) {
-  return { id: u.id, zone: u.zone, enabled: u.enabled, labels: u.labels, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) };
+  return {
+    id: u.id,
+    zone: u.zone,
+    enabled: u.enabled,
+    labels: u.labels,
+    createdAt: iso(u.createdAt),
+    updatedAt: iso(u.updatedAt),
+  };
 }
 
 function detail(u: UserWithTasks): z.output<typeof UserDetail> {
@@ -44,9 +57,16 @@ export async function deleteUser(deps: AdminDeps, userId: string): Promise<void>
   await deps.store.deleteUser(userId);
 }
 
-export async function listUsers(deps: AdminDeps, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<z.output<typeof UserPage>> {
+export async function listUsers(
+  deps: AdminDeps,
+  cursor: string | undefined,
+  limit = DEFAULT_PAGE,
+): Promise<z.output<typeof UserPage>> {
   const page = await deps.store.listUsers(cursor, limit);
-  return { users: page.items.map((u) => ({ ...userView(u), taskCount: u.taskCount })), nextCursor: page.nextCursor };
+  return {
+    users: page.items.map((u) => ({ ...userView(u), taskCount: u.taskCount })),
+    nextCursor: page.nextCursor,
+  };
 }
 
 export async function enableUserTask(deps: AdminDeps, userId: string, taskId: string, params: TaskParams) {
@@ -72,7 +92,16 @@ export async function listUserTasks(deps: AdminDeps, userId: string): Promise<z.
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([taskId, params]): z.output<typeof UserTaskView> => {
       const task = findTask(deps.catalog, taskId);
-      if (!task) return { taskId, params, description: null, schedule: null, zone: null, status: 'task_unknown', nextRun: null };
+      if (!task)
+        return {
+          taskId,
+          params,
+          description: null,
+          schedule: null,
+          zone: null,
+          status: 'task_unknown',
+          nextRun: null,
+        };
       const status = !task.enabled
         ? 'task_disabled'
         : stats.paused.has(taskId)
@@ -90,7 +119,12 @@ export async function listUserTasks(deps: AdminDeps, userId: string): Promise<z.
         zone: task.zone,
         status,
         nextRun: next
-          ? { periodKey: next.key, zone, dueAt: iso(next.dueAtMs), windowEnd: iso(next.dueAtMs + task.spreadMs) }
+          ? {
+              periodKey: next.key,
+              zone,
+              dueAt: iso(next.dueAtMs),
+              windowEnd: iso(next.dueAtMs + task.spreadMs),
+            }
           : null,
       };
     });

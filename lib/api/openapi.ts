@@ -31,7 +31,10 @@ const ERROR_TEXT: Record<number, string> = {
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's own dialect) of a zod schema, as a caller sends it or receives it. */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -62,7 +65,10 @@ function operationOf(route: RouteSpec): Operation {
     responses[status] = spec.contentType
       ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
       : spec.schema
-        ? { description: spec.description, content: { 'application/json': { schema: jsonSchemaOf(spec.schema, 'output') } } }
+        ? {
+            description: spec.description,
+            content: { 'application/json': { schema: jsonSchemaOf(spec.schema, 'output') } },
+          }
         : { description: spec.description };
   }
   const errors = new Set<number>([400, 500, ...(route.errors ?? [])]);
@@ -109,7 +115,11 @@ export function buildOpenApi(routes: readonly RouteSpec[]): OpenApiDocument {
     components: {
       securitySchemes: {
         adminKey: { type: 'http', scheme: 'bearer', description: 'An admin API key' },
-        metricsToken: { type: 'http', scheme: 'bearer', description: 'A read-only metrics token (STAGGER_METRICS_TOKENS): GET /metrics only' },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A read-only metrics token (STAGGER_METRICS_TOKENS): GET /metrics only',
+        },
         qstashSignature: {
           type: 'apiKey',
           in: 'header',

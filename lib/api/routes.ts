@@ -25,7 +25,10 @@ export const PUBLIC_ROUTES = {
         schema: z.object({
           status: z.enum(['ok', 'degraded']),
           down: z.array(z.string()),
-          checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'unreachable']), latencyMs: z.number() })),
+          checks: z.record(
+            z.string(),
+            z.object({ status: z.enum(['ok', 'unreachable']), latencyMs: z.number() }),
+          ),
         }),
       },
       503: { description: 'One of them does not (same body, status degraded)' },

@@ -41,7 +41,9 @@ function parseLastSlot(group: string, raw: unknown): LastSlot | undefined {
   const text = String(raw);
   const colon = text.indexOf(':');
   const dueAt = Number(text.slice(0, colon));
-  return colon > 0 && Number.isSafeInteger(dueAt) ? { group, dueAt, periodKey: text.slice(colon + 1) } : undefined;
+  return colon > 0 && Number.isSafeInteger(dueAt)
+    ? { group, dueAt, periodKey: text.slice(colon + 1) }
+    : undefined;
 }
 
 function nextPeriodOf(task: Task, groups: readonly string[], now: number) {
@@ -74,11 +76,18 @@ export async function readOverview(deps: OverviewDeps, chartTask?: string): Prom
     Promise.all(tasks.map((t) => redis.hgetall<Record<string, unknown>>(keys.taskZones(t.id)))),
     deps.deadLetters.list(undefined, OVERVIEW_DEAD_LETTERS),
   ]);
-  const groupsOf = tasks.map((_, i) => Object.entries(zones[i] ?? {}).filter(([, n]) => num(n) > 0).map(([g]) => g));
+  const groupsOf = tasks.map((_, i) =>
+    Object.entries(zones[i] ?? {})
+      .filter(([, n]) => num(n) > 0)
+      .map(([g]) => g),
+  );
 
   // Stage 2: the last claimed period of every (task, group).
   const pairs = tasks.flatMap((t, i) => (groupsOf[i] ?? []).map((group) => ({ taskId: t.id, group })));
-  const raw = pairs.length === 0 ? [] : await redis.mget<unknown[]>(...pairs.map((p) => keys.lastSlot(p.taskId, p.group)));
+  const raw =
+    pairs.length === 0
+      ? []
+      : await redis.mget<unknown[]>(...pairs.map((p) => keys.lastSlot(p.taskId, p.group)));
   const last = new Map<string, LastSlot>();
   pairs.forEach((p, i) => {
     const slot = parseLastSlot(p.group, raw[i]);
@@ -94,8 +103,14 @@ export async function readOverview(deps: OverviewDeps, chartTask?: string): Prom
   const withLast = tasks.filter((t) => last.has(t.id));
   const chartSlot = chartId ? last.get(chartId) : undefined;
   const [stats, slotHash] = await Promise.all([
-    Promise.all(withLast.map((t) => redis.hgetall<Record<string, unknown>>(keys.periodStats(t.id, last.get(t.id)!.periodKey)))),
-    chartId && chartSlot ? redis.hgetall<Record<string, unknown>>(keys.slot(chartId, chartSlot.group, chartSlot.periodKey)) : null,
+    Promise.all(
+      withLast.map((t) =>
+        redis.hgetall<Record<string, unknown>>(keys.periodStats(t.id, last.get(t.id)!.periodKey)),
+      ),
+    ),
+    chartId && chartSlot
+      ? redis.hgetall<Record<string, unknown>>(keys.slot(chartId, chartSlot.group, chartSlot.periodKey))
+      : null,
   ]);
   const statsOf = new Map(withLast.map((t, i) => [t.id, stats[i] ?? {}]));
 
@@ -131,7 +146,11 @@ export async function readOverview(deps: OverviewDeps, chartTask?: string): Prom
   const chartTaskDef = tasks.find((t) => t.id === chartId);
   if (chartId && chartSlot && chartTaskDef && slotHash && slotHash['startAt'] !== undefined) {
     const window = { startAt: num(slotHash['startAt']), windowMs: num(slotHash['windowMs']) };
-    const bins = binStarts(startBuckets(statsOf.get(chartId) ?? {}), window, startsBucketMs(chartTaskDef.spreadMs));
+    const bins = binStarts(
+      startBuckets(statsOf.get(chartId) ?? {}),
+      window,
+      startsBucketMs(chartTaskDef.spreadMs),
+    );
     chart = {
       taskId: chartId,
       group: chartSlot.group,
@@ -152,7 +171,10 @@ export async function readOverview(deps: OverviewDeps, chartTask?: string): Prom
     totals: totalsOf(reading.hash),
     taskTypes,
     chart,
-    limits: reading.limits.map((l) => ({ ...l, deferredUntil: l.deferredUntil === null ? null : iso(l.deferredUntil) })),
+    limits: reading.limits.map((l) => ({
+      ...l,
+      deferredUntil: l.deferredUntil === null ? null : iso(l.deferredUntil),
+    })),
     deadLetters: { total: reading.deadLetters, items: deadLetters.items },
   };
 }

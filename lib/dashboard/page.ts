@@ -19,7 +19,8 @@ export interface DashboardPage {
 
 /** Inlines the style and script into the HTML; the CSP allows exactly those two blocks and same-origin API calls. */
 export function buildPage(html: string, css: string, js: string): DashboardPage {
-  if (!html.includes('/*STYLE*/') || !html.includes('/*SCRIPT*/')) throw new Error('dashboard.html lacks its placeholders');
+  if (!html.includes('/*STYLE*/') || !html.includes('/*SCRIPT*/'))
+    throw new Error('dashboard.html lacks its placeholders');
   const style = `\n${css}`;
   const script = `\n${js}`;
   const page = html.replace('/*STYLE*/', () => style).replace('/*SCRIPT*/', () => script);

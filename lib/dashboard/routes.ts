@@ -11,7 +11,8 @@ export const OBSERVABILITY_ROUTES = {
     path: '/metrics',
     handler: 'functions/metrics.handler',
     tag: 'operations',
-    summary: 'Prometheus metrics (text format 0.0.4): job counters and histograms of every instance (kept in Redis), live gauges',
+    summary:
+      'Prometheus metrics (text format 0.0.4): job counters and histograms of every instance (kept in Redis), live gauges',
     responses: { 200: { description: 'Prometheus text exposition', contentType: PROMETHEUS_CONTENT_TYPE } },
   },
   dashboard: {
@@ -21,7 +22,8 @@ export const OBSERVABILITY_ROUTES = {
     path: '/dashboard',
     handler: 'functions/dashboard.page',
     tag: 'operations',
-    summary: 'The operator dashboard: a static page that asks for an admin key and reads GET /v1/overview with it (holds no data itself)',
+    summary:
+      'The operator dashboard: a static page that asks for an admin key and reads GET /v1/overview with it (holds no data itself)',
     responses: { 200: { description: 'HTML page', contentType: 'text/html; charset=utf-8' } },
   },
   overview: {
@@ -31,7 +33,8 @@ export const OBSERVABILITY_ROUTES = {
     path: '/v1/overview',
     handler: 'functions/dashboard.overview',
     tag: 'operations',
-    summary: 'Everything the dashboard shows in one read: scheduler, task types with their periods, starts chart, limits, dead letters',
+    summary:
+      'Everything the dashboard shows in one read: scheduler, task types with their periods, starts chart, limits, dead letters',
     query: OverviewQuery,
     responses: { 200: { description: 'Overview', schema: Overview } },
   },

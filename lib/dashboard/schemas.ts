@@ -8,7 +8,9 @@ import { DeadLetterView } from '../worker/schemas.js';
 const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
 
 export const OverviewQuery = z.strictObject({
-  chart: TaskId.optional().meta({ description: 'Task type whose last window the starts chart shows; default: the most recently claimed' }),
+  chart: TaskId.optional().meta({
+    description: 'Task type whose last window the starts chart shows; default: the most recently claimed',
+  }),
 });
 
 export const PeriodOutcomes = z.object({
@@ -47,8 +49,14 @@ export const StartsChart = z.object({
   barMs: z.number().int().meta({ description: 'Width of one bar' }),
   planned: z.number().int(),
   counts: z.array(z.number().int()).meta({ description: 'First starts per bar, from startAt' }),
-  after: z.number().int().meta({ description: 'Starts just after the window (QStash delivers in whole seconds)' }),
-  outside: z.number().int().meta({ description: 'Starts of the period further outside the window (late or early)' }),
+  after: z
+    .number()
+    .int()
+    .meta({ description: 'Starts just after the window (QStash delivers in whole seconds)' }),
+  outside: z
+    .number()
+    .int()
+    .meta({ description: 'Starts of the period further outside the window (late or early)' }),
 });
 
 export const LimitView = z.object({
@@ -63,7 +71,9 @@ export const LimitView = z.object({
 export const Overview = z.object({
   now: Instant,
   scheduler: SchedulerStatusSchema,
-  totals: z.record(z.string(), z.number()).meta({ description: 'Job counters over all task types since the metrics began' }),
+  totals: z
+    .record(z.string(), z.number())
+    .meta({ description: 'Job counters over all task types since the metrics began' }),
   taskTypes: z.array(TaskOverview),
   chart: StartsChart.nullable(),
   limits: z.array(LimitView),

@@ -4,7 +4,9 @@ import { z } from 'zod';
 export const UserId = z
   .string()
   .regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'letters, digits, "_", ".", "@" or "-", 1 to 128 characters');
-export const TaskId = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and "_", starting with a letter');
+export const TaskId = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and "_", starting with a letter');
 
 /** Zone group of a task's reverse index: the IANA zone for tasks that follow user zones, `_` for fixed-zone tasks. */
 export const FIXED_ZONE_GROUP = '_';
@@ -18,7 +20,11 @@ export function parseJobId(jobId: string): { taskId: string; userId: string; per
   const first = jobId.indexOf(':');
   const second = jobId.indexOf(':', first + 1);
   if (first <= 0 || second <= first + 1 || second === jobId.length - 1) return undefined;
-  return { taskId: jobId.slice(0, first), userId: jobId.slice(first + 1, second), periodKey: jobId.slice(second + 1) };
+  return {
+    taskId: jobId.slice(0, first),
+    userId: jobId.slice(first + 1, second),
+    periodKey: jobId.slice(second + 1),
+  };
 }
 
 export const JobId = z

@@ -21,7 +21,10 @@ export function bearerToken(headers: Record<string, string | undefined> | undefi
   return m?.[1];
 }
 
-export function requireAdminKey(headers: Record<string, string | undefined> | undefined, keys: readonly string[]) {
+export function requireAdminKey(
+  headers: Record<string, string | undefined> | undefined,
+  keys: readonly string[],
+) {
   const token = bearerToken(headers);
   if (token === undefined || !keyMatches(token, keys)) throw new AuthError();
 }

@@ -3,7 +3,9 @@ import type { Schedule } from '../domain/schedule.js';
 import { shortestPeriodMs } from '../domain/schedule.js';
 
 /** Upper bounds (ms, inclusive) of the job lateness histogram: first start minus planned notBefore. */
-export const LATENESS_BOUNDS_MS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000] as const;
+export const LATENESS_BOUNDS_MS = [
+  100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000,
+] as const;
 /** Upper bounds (ms) of the target call duration histogram. */
 export const DURATION_BOUNDS_MS = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000] as const;
 /** Upper bounds (ms) of the scheduler tick duration histogram. */

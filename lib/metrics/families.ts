@@ -18,9 +18,21 @@ export interface LiveGauges {
 }
 
 /** Every task counter family: name, help, the hash counter it reads and its fixed labels. */
-const TASK_FAMILIES: readonly { name: string; help: string; series: readonly [TaskCounter, Record<string, string>][] }[] = [
-  { name: 'stagger_jobs_planned_total', help: 'Jobs planned: members of each slot when the scheduler claimed it.', series: [['planned', {}]] },
-  { name: 'stagger_jobs_published_total', help: 'Jobs published to QStash, as checkpointed after each fan-out page.', series: [['published', {}]] },
+const TASK_FAMILIES: readonly {
+  name: string;
+  help: string;
+  series: readonly [TaskCounter, Record<string, string>][];
+}[] = [
+  {
+    name: 'stagger_jobs_planned_total',
+    help: 'Jobs planned: members of each slot when the scheduler claimed it.',
+    series: [['planned', {}]],
+  },
+  {
+    name: 'stagger_jobs_published_total',
+    help: 'Jobs published to QStash, as checkpointed after each fan-out page.',
+    series: [['published', {}]],
+  },
   {
     name: 'stagger_jobs_deduplicated_total',
     help: 'Duplicates dropped: publishes QStash deduplicated (stage=publish), deliveries of a settled job (stage=delivery).',
@@ -29,7 +41,11 @@ const TASK_FAMILIES: readonly { name: string; help: string; series: readonly [Ta
       ['duplicate', { stage: 'delivery' }],
     ],
   },
-  { name: 'stagger_jobs_started_total', help: 'Attempts claimed and started by a worker.', series: [['started', {}]] },
+  {
+    name: 'stagger_jobs_started_total',
+    help: 'Attempts claimed and started by a worker.',
+    series: [['started', {}]],
+  },
   { name: 'stagger_jobs_succeeded_total', help: 'Attempts that succeeded.', series: [['succeeded', {}]] },
   {
     name: 'stagger_jobs_failed_total',
@@ -47,8 +63,16 @@ const TASK_FAMILIES: readonly { name: string; help: string; series: readonly [Ta
       ['late', { reason: 'late_send' }],
     ],
   },
-  { name: 'stagger_jobs_skipped_total', help: 'Jobs skipped: user or task gone, disabled or paused.', series: [['skipped', {}]] },
-  { name: 'stagger_jobs_busy_total', help: 'Deliveries turned back while another attempt of the job was running.', series: [['busy', {}]] },
+  {
+    name: 'stagger_jobs_skipped_total',
+    help: 'Jobs skipped: user or task gone, disabled or paused.',
+    series: [['skipped', {}]],
+  },
+  {
+    name: 'stagger_jobs_busy_total',
+    help: 'Deliveries turned back while another attempt of the job was running.',
+    series: [['busy', {}]],
+  },
   {
     name: 'stagger_jobs_dead_lettered_total',
     help: 'Jobs that became dead letters: permanent failure, or retries exhausted (QStash failure callback).',
@@ -57,17 +81,35 @@ const TASK_FAMILIES: readonly { name: string; help: string; series: readonly [Ta
       ['dlq_retries_exhausted', { reason: 'retries_exhausted' }],
     ],
   },
-  { name: 'stagger_jobs_replayed_total', help: 'Dead letters replayed from the admin API.', series: [['replayed', {}]] },
+  {
+    name: 'stagger_jobs_replayed_total',
+    help: 'Dead letters replayed from the admin API.',
+    series: [['replayed', {}]],
+  },
 ];
 
-const gauge = (name: string, help: string, samples: Sample[]): MetricFamily => ({ name, help, type: 'gauge', samples });
-const counter = (name: string, help: string, samples: Sample[]): MetricFamily => ({ name, help, type: 'counter', samples });
+const gauge = (name: string, help: string, samples: Sample[]): MetricFamily => ({
+  name,
+  help,
+  type: 'gauge',
+  samples,
+});
+const counter = (name: string, help: string, samples: Sample[]): MetricFamily => ({
+  name,
+  help,
+  type: 'counter',
+  samples,
+});
 
 /**
  * The exposition: every counter family for every task type in `taskIds` (zeros included, so rates
  * start at once) and any other task found in the hash; histograms only where observed.
  */
-export function metricFamilies(hash: MetricsHash, live: LiveGauges, taskIds: readonly string[]): MetricFamily[] {
+export function metricFamilies(
+  hash: MetricsHash,
+  live: LiveGauges,
+  taskIds: readonly string[],
+): MetricFamily[] {
   const ids = [...new Set([...taskIds, ...hash.tasks.keys()])].sort();
   const empty: TaskMetrics = { counters: {} };
   const task = (id: string) => hash.tasks.get(id) ?? empty;
@@ -75,15 +117,25 @@ export function metricFamilies(hash: MetricsHash, live: LiveGauges, taskIds: rea
     counter(
       f.name,
       f.help,
-      ids.flatMap((id) => f.series.map(([c, labels]) => ({ labels: { task: id, ...labels }, value: task(id).counters[c] ?? 0 }))),
+      ids.flatMap((id) =>
+        f.series.map(([c, labels]) => ({
+          labels: { task: id, ...labels },
+          value: task(id).counters[c] ?? 0,
+        })),
+      ),
     ),
   );
-  const histograms = (pick: (t: TaskMetrics) => TaskMetrics['lateness'], bounds: readonly number[]): HistogramSample[] =>
-    ids.filter((id) => pick(task(id)) !== undefined).map((id) => histogramSeconds(pick(task(id)), bounds, { task: id }));
+  const histograms = (
+    pick: (t: TaskMetrics) => TaskMetrics['lateness'],
+    bounds: readonly number[],
+  ): HistogramSample[] =>
+    ids
+      .filter((id) => pick(task(id)) !== undefined)
+      .map((id) => histogramSeconds(pick(task(id)), bounds, { task: id }));
   families.push(
     {
       name: 'stagger_job_lateness_seconds',
-      help: "First start of a job minus its planned notBefore (deferrals included; replays excluded).",
+      help: 'First start of a job minus its planned notBefore (deferrals included; replays excluded).',
       type: 'histogram',
       samples: histograms((t) => t.lateness, LATENESS_BOUNDS_MS),
     },
@@ -121,20 +173,32 @@ export function metricFamilies(hash: MetricsHash, live: LiveGauges, taskIds: rea
       type: 'histogram',
       samples: [histogramSeconds(hash.scheduler.tick, TICK_BOUNDS_MS)],
     },
-    counter('stagger_scheduler_slots_claimed_total', 'Slots claimed by ticks: new (how=claimed) or taken over when abandoned (how=resumed).', [
-      { labels: { how: 'claimed' }, value: s.claimed ?? 0 },
-      { labels: { how: 'resumed' }, value: s.resumed ?? 0 },
-    ]),
+    counter(
+      'stagger_scheduler_slots_claimed_total',
+      'Slots claimed by ticks: new (how=claimed) or taken over when abandoned (how=resumed).',
+      [
+        { labels: { how: 'claimed' }, value: s.claimed ?? 0 },
+        { labels: { how: 'resumed' }, value: s.resumed ?? 0 },
+      ],
+    ),
     counter('stagger_scheduler_slots_done_total', 'Slots whose fan-out finished.', [{ value: s.done ?? 0 }]),
-    counter('stagger_scheduler_fanout_failures_total', 'Slot fan-outs that failed in a tick (resumed later from their checkpoint).', [
-      { value: s.failed ?? 0 },
+    counter(
+      'stagger_scheduler_fanout_failures_total',
+      'Slot fan-outs that failed in a tick (resumed later from their checkpoint).',
+      [{ value: s.failed ?? 0 }],
+    ),
+    gauge(
+      'stagger_scheduler_last_tick_timestamp_seconds',
+      'When the last tick that held the lock ran (0 = never).',
+      [{ value: live.lastTickAt === null ? 0 : live.lastTickAt / 1000 }],
+    ),
+    gauge('stagger_scheduler_lock_held', '1 while a scheduler tick holds the lock.', [
+      { value: live.lockHeld ? 1 : 0 },
     ]),
-    gauge('stagger_scheduler_last_tick_timestamp_seconds', 'When the last tick that held the lock ran (0 = never).', [
-      { value: live.lastTickAt === null ? 0 : live.lastTickAt / 1000 },
-    ]),
-    gauge('stagger_scheduler_lock_held', '1 while a scheduler tick holds the lock.', [{ value: live.lockHeld ? 1 : 0 }]),
     gauge('stagger_fanout_active_slots', 'Slots still fanning out.', [{ value: live.activeSlots }]),
-    gauge('stagger_fanout_pending_jobs', 'Jobs of active slots not yet published.', [{ value: live.pendingJobs }]),
+    gauge('stagger_fanout_pending_jobs', 'Jobs of active slots not yet published.', [
+      { value: live.pendingJobs },
+    ]),
     gauge('stagger_dead_letters', 'Dead letters waiting in the list.', [{ value: live.deadLetters }]),
     gauge(
       'stagger_task_users',

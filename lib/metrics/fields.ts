@@ -39,7 +39,8 @@ export const TICK = 'tick';
 
 export const metricField = {
   task: (taskId: string, counter: TaskCounter) => `${taskId}:${counter}`,
-  taskBucket: (taskId: string, histogram: typeof LATENESS | typeof DURATION, le: string) => `${taskId}:${histogram}:${le}`,
+  taskBucket: (taskId: string, histogram: typeof LATENESS | typeof DURATION, le: string) =>
+    `${taskId}:${histogram}:${le}`,
   scheduler: (counter: SchedulerCounter) => `${SCHEDULER_FIELD}:${counter}`,
   tickBucket: (le: string) => `${SCHEDULER_FIELD}:${TICK}:${le}`,
 };
@@ -63,7 +64,8 @@ export interface MetricsHash {
 }
 
 const isTaskCounter = (s: string): s is TaskCounter => (TASK_COUNTERS as readonly string[]).includes(s);
-const isSchedulerCounter = (s: string): s is SchedulerCounter => (SCHEDULER_COUNTERS as readonly string[]).includes(s);
+const isSchedulerCounter = (s: string): s is SchedulerCounter =>
+  (SCHEDULER_COUNTERS as readonly string[]).includes(s);
 
 function observe(h: HistogramData | undefined, label: string, value: number): HistogramData {
   const out = h ?? { buckets: {}, sumMs: 0 };
@@ -87,7 +89,8 @@ export function parseMetricsHash(raw: Record<string, unknown> | null | undefined
     const [head, second, third] = parts;
     if (head === undefined || second === undefined) continue;
     if (head === SCHEDULER_FIELD) {
-      if (second === TICK && third !== undefined && parts.length === 3) out.scheduler.tick = observe(out.scheduler.tick, third, value);
+      if (second === TICK && third !== undefined && parts.length === 3)
+        out.scheduler.tick = observe(out.scheduler.tick, third, value);
       else if (parts.length === 2 && isSchedulerCounter(second)) out.scheduler.counters[second] = value;
     } else if (head === 'limit' && parts.length === 3 && third === 'denied') {
       out.limits.set(second, { denied: value });

@@ -36,15 +36,27 @@ export interface ReadOptions {
 }
 
 const counts = (raw: Record<string, unknown> | null): Record<string, number> =>
-  Object.fromEntries(Object.entries(raw ?? {}).map(([k, v]) => [k, Number(v)]).filter(([, v]) => Number.isFinite(v)));
+  Object.fromEntries(
+    Object.entries(raw ?? {})
+      .map(([k, v]) => [k, Number(v)])
+      .filter(([, v]) => Number.isFinite(v)),
+  );
 
 /** Issued together, so auto-pipelining sends the first stage as one request; slot hashes follow in a second. */
-export async function readMetrics(redis: MetricsRedis, keys: Keys, opts: ReadOptions): Promise<MetricsReading> {
+export async function readMetrics(
+  redis: MetricsRedis,
+  keys: Keys,
+  opts: ReadOptions,
+): Promise<MetricsReading> {
   const limitDefs = Object.entries(opts.catalog.rateLimits).sort(([a], [b]) => (a < b ? -1 : 1));
   const [hash, status, used, horizons, deadLetters, users] = await Promise.all([
     redis.hgetall<Record<string, unknown>>(keys.metrics),
     readStatus({ redis, keys, settings: DEFAULT_SETTINGS }),
-    Promise.all(limitDefs.map(([name, l]) => redis.zcount(keys.ratelimit(name), `(${opts.now - l.windowMs - opts.guardMs}`, '+inf'))),
+    Promise.all(
+      limitDefs.map(([name, l]) =>
+        redis.zcount(keys.ratelimit(name), `(${opts.now - l.windowMs - opts.guardMs}`, '+inf'),
+      ),
+    ),
     redis.hgetall<Record<string, unknown>>(keys.deferralHorizons),
     redis.zcard(keys.deadLetters),
     redis.hgetall<Record<string, unknown>>(keys.taskCounts),

@@ -74,7 +74,11 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
 }
 
 /** A stored millisecond histogram as a histogram sample in seconds; labels that are not bounds go to +Inf. */
-export function histogramSeconds(data: HistogramData | undefined, boundsMs: readonly number[], labels?: Labels): HistogramSample {
+export function histogramSeconds(
+  data: HistogramData | undefined,
+  boundsMs: readonly number[],
+  labels?: Labels,
+): HistogramSample {
   const counts = new Array<number>(boundsMs.length + 1).fill(0);
   for (const [label, n] of Object.entries(data?.buckets ?? {})) {
     const i = boundsMs.indexOf(Number(label));

@@ -24,16 +24,30 @@ export async function continueSlot(
   message: ContinuationMessage,
   opts: { timeLeft: TimeLeft },
 ): Promise<ContinueSummary> {
-  const summary: ContinueSummary = { outcome: 'continued', published: 0, done: 0, continued: 0, failed: 0, slots: [] };
+  const summary: ContinueSummary = {
+    outcome: 'continued',
+    published: 0,
+    done: 0,
+    continued: 0,
+    failed: 0,
+    slots: [],
+  };
   const task = deps.tasks.get(message.taskId);
   if (!task) return { ...summary, outcome: 'unknown-task' };
   // A paused task's slot waits at its checkpoint; a tick resumes it once the task is resumed.
-  if ((await deps.redis.sismember(deps.keys.pausedTasks, message.taskId)) === 1) return { ...summary, outcome: 'paused' };
+  if ((await deps.redis.sismember(deps.keys.pausedTasks, message.taskId)) === 1)
+    return { ...summary, outcome: 'paused' };
   const shouldStop = stopSignal(deps.settings, opts.timeLeft);
   const slots = new SlotStore(deps.redis, deps.keys, deps.settings);
   const taken = await slots.take(message, message.fence, deps.clock());
   if (taken.kind !== 'taken') return { ...summary, outcome: taken.kind };
   summary.fence = taken.slot.fence;
-  await fanOutAll(deps, slots, [{ slot: taken.slot, how: 'taken', retries: task.retries }], shouldStop, summary);
+  await fanOutAll(
+    deps,
+    slots,
+    [{ slot: taken.slot, how: 'taken', retries: task.retries }],
+    shouldStop,
+    summary,
+  );
   return summary;
 }

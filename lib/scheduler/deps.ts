@@ -57,7 +57,10 @@ export interface SchedulerDeps {
 export type TimeLeft = () => number;
 
 /** True once the invocation should stop after its current page: near the Lambda's end or past the budget. */
-export function stopSignal(settings: Pick<SchedulerSettings, 'budgetMs' | 'marginMs'>, timeLeft: TimeLeft): () => boolean {
+export function stopSignal(
+  settings: Pick<SchedulerSettings, 'budgetMs' | 'marginMs'>,
+  timeLeft: TimeLeft,
+): () => boolean {
   const started = performance.now();
   return () => timeLeft() < settings.marginMs || performance.now() - started >= settings.budgetMs;
 }

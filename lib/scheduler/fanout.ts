@@ -48,7 +48,10 @@ export async function fanOutSlot(
     const step = await deps.slots.advance(slot, position, deps.pageSize, deps.clock(), deduplicated);
     if (step.kind === 'done') return { outcome: 'done', published, count: position.count };
     if (step.kind !== 'page') {
-      deps.log?.warn({ slot: idOf(slot), ...slotLogFields(slot), fence: slot.fence, reason: step.kind }, 'fan-out stopped: slot no longer owned');
+      deps.log?.warn(
+        { slot: idOf(slot), ...slotLogFields(slot), fence: slot.fence, reason: step.kind },
+        'fan-out stopped: slot no longer owned',
+      );
       return { outcome: 'lost', published, count: position.count };
     }
     const jobs = planJobs(slot, step.ids, position.count, deps.clock(), deps.random);
@@ -136,7 +139,10 @@ export async function fanOutAll(
       } catch (err) {
         // Left fanning at its last checkpoint: the next tick takes it over once it is stale.
         summary.failed++;
-        deps.log?.error({ slot: base.slot, ...slotLogFields(item.slot), fence: item.slot.fence, err }, 'fan-out failed');
+        deps.log?.error(
+          { slot: base.slot, ...slotLogFields(item.slot), fence: item.slot.fence, err },
+          'fan-out failed',
+        );
         report({ ...base, outcome: 'failed', published: 0 });
       }
     }
@@ -145,7 +151,13 @@ export async function fanOutAll(
   if (handOver.length === 0) return;
   try {
     await deps.publisher.publishContinuations(
-      handOver.map((s) => ({ v: 1, taskId: s.taskId, group: s.group, periodKey: s.periodKey, fence: s.fence })),
+      handOver.map((s) => ({
+        v: 1,
+        taskId: s.taskId,
+        group: s.group,
+        periodKey: s.periodKey,
+        fence: s.fence,
+      })),
     );
     summary.continued += handOver.length;
   } catch (err) {

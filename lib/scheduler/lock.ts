@@ -52,7 +52,12 @@ export class SchedulerLock {
 
   /** Extends the TTL; false when this grant no longer holds the lock. */
   async renew(grant: LockGrant): Promise<boolean> {
-    const reply = await runScript(this.redis, renewLock, [this.keys.schedulerLock], [grant.token, this.options.ttlMs]);
+    const reply = await runScript(
+      this.redis,
+      renewLock,
+      [this.keys.schedulerLock],
+      [grant.token, this.options.ttlMs],
+    );
     return Number(reply) === 1;
   }
 
@@ -65,25 +70,28 @@ export class SchedulerLock {
   keepAlive(grant: LockGrant, onLost?: (err?: unknown) => void): KeepAlive {
     let lost = false;
     let renewing = false;
-    const timer = setInterval(() => {
-      if (renewing || lost) return;
-      renewing = true;
-      this.renew(grant)
-        .then((held) => {
-          if (!held) {
+    const timer = setInterval(
+      () => {
+        if (renewing || lost) return;
+        renewing = true;
+        this.renew(grant)
+          .then((held) => {
+            if (!held) {
+              lost = true;
+              onLost?.();
+            }
+          })
+          .catch((err: unknown) => {
+            // Unknown outcome: behave as if lost; fences keep any write already under way safe.
             lost = true;
-            onLost?.();
-          }
-        })
-        .catch((err: unknown) => {
-          // Unknown outcome: behave as if lost; fences keep any write already under way safe.
-          lost = true;
-          onLost?.(err);
-        })
-        .finally(() => {
-          renewing = false;
-        });
-    }, Math.max(Math.floor(this.options.ttlMs / 3), 10));
+            onLost?.(err);
+          })
+          .finally(() => {
+            renewing = false;
+          });
+      },
+      Math.max(Math.floor(this.options.ttlMs / 3), 10),
+    );
     timer.unref();
     return {
       lost: () => lost,

@@ -20,11 +20,19 @@ export interface RateLimitRule {
 /** Stretched windows get 2% more room: arrival jitter of a few ms must not tip a lattice over the limit. */
 export const STRETCH_SLACK = 1.02;
 
-export function stretchWindow(windowMs: number, total: number, limits: readonly RateLimitRule[], guardMs = 0): number {
+export function stretchWindow(
+  windowMs: number,
+  total: number,
+  limits: readonly RateLimitRule[],
+  guardMs = 0,
+): number {
   let needed = windowMs;
   for (const rule of limits) {
     if (rule.limit <= 0 || rule.windowMs <= 0) continue;
-    needed = Math.max(needed, Math.ceil((STRETCH_SLACK * total * (rule.windowMs + Math.max(0, guardMs))) / rule.limit));
+    needed = Math.max(
+      needed,
+      Math.ceil((STRETCH_SLACK * total * (rule.windowMs + Math.max(0, guardMs))) / rule.limit),
+    );
   }
   return needed;
 }
@@ -46,7 +54,10 @@ export interface SpreadWindow {
 /** Planned start (integer epoch ms) in [startAt, startAt + windowMs), never earlier than `now`. */
 export function notBeforeOf(window: SpreadWindow, rank: number, u: number, now: number): number {
   // Rounding down to whole ms, and never to the window's end (float error at the last stratum).
-  const offset = Math.min(Math.floor(spreadOffset(rank, window.total, window.windowMs, u)), Math.max(window.windowMs - 1, 0));
+  const offset = Math.min(
+    Math.floor(spreadOffset(rank, window.total, window.windowMs, u)),
+    Math.max(window.windowMs - 1, 0),
+  );
   const at = window.startAt + offset;
   return Math.max(at, Math.ceil(now));
 }

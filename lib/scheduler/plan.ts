@@ -76,7 +76,12 @@ export function zoneOfGroup(task: Pick<SchedulableTask, 'zone'>, group: string):
 }
 
 /** `limitGuardMs`: the worker's STAGGER_LIMIT_GUARD_MS, added to every limit's window when stretching. */
-export function planSlot(state: GroupState, now: number, lateAfterMs = LATE_AFTER_MS, limitGuardMs = 0): SlotPlan {
+export function planSlot(
+  state: GroupState,
+  now: number,
+  lateAfterMs = LATE_AFTER_MS,
+  limitGuardMs = 0,
+): SlotPlan {
   const { task, group } = state;
   const skip = (reason: SkipReason, periodKey?: string): SkipPlan => ({
     kind: 'skip',

@@ -70,14 +70,20 @@ export class QStashPublisher implements FanOutPublisher {
 
   private async send(requests: Parameters<QStashClient['batchJSON']>[0]): Promise<PublishReport> {
     const batches: (typeof requests)[] = [];
-    for (let i = 0; i < requests.length; i += this.batchSize) batches.push(requests.slice(i, i + this.batchSize));
+    for (let i = 0; i < requests.length; i += this.batchSize)
+      batches.push(requests.slice(i, i + this.batchSize));
     const replies = await Promise.all(batches.map((batch) => this.client.batchJSON(batch)));
     const failed = replies.flat().filter((r) => typeof r === 'object' && r !== null && 'error' in r);
     if (failed.length > 0) {
       const first = (failed[0] as { error?: unknown }).error;
-      throw new PublishError(`${failed.length} of ${requests.length} messages refused: ${String(first)}`, failed.length);
+      throw new PublishError(
+        `${failed.length} of ${requests.length} messages refused: ${String(first)}`,
+        failed.length,
+      );
     }
-    const deduplicated = replies.flat().filter((r) => typeof r === 'object' && r !== null && 'deduplicated' in r && r.deduplicated === true);
+    const deduplicated = replies
+      .flat()
+      .filter((r) => typeof r === 'object' && r !== null && 'deduplicated' in r && r.deduplicated === true);
     return { deduplicated: deduplicated.length };
   }
 }

@@ -6,7 +6,9 @@ const Instant = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 i
 
 export const RunSchedulerBody = z
   .strictObject({
-    now: Instant.optional().meta({ description: 'Run as if it were this instant (only when STAGE is local)' }),
+    now: Instant.optional().meta({
+      description: 'Run as if it were this instant (only when STAGE is local)',
+    }),
   })
   .optional();
 

@@ -29,8 +29,7 @@ export interface SlotState extends SlotId {
 }
 
 export type ClaimOutcome =
-  | { kind: 'claimed' | 'resumed'; slot: SlotState }
-  | { kind: 'done' | 'not-new' | 'owned' | 'missing' };
+  { kind: 'claimed' | 'resumed'; slot: SlotState } | { kind: 'done' | 'not-new' | 'owned' | 'missing' };
 
 export type TakeOutcome = { kind: 'taken'; slot: SlotState } | { kind: 'done' | 'missing' | 'superseded' };
 
@@ -122,11 +121,32 @@ export class SlotStore {
     fence: number,
     now: number,
     staleAfterMs: number,
-    [mode, dueAt, periodKey, startAt, windowMs, total, backfilled]: [string, number, string, number, number, number, number],
+    [mode, dueAt, periodKey, startAt, windowMs, total, backfilled]: [
+      string,
+      number,
+      string,
+      number,
+      number,
+      number,
+      number,
+    ],
   ): Promise<ClaimOutcome> {
     const k = this.keys;
     const keys = [this.slotKey(id), k.lastSlot(id.taskId, id.group), k.activeSlots];
-    const args = [fence, now, mode, dueAt, periodKey, startAt, windowMs, total, backfilled, staleAfterMs, id.taskId, id.group];
+    const args = [
+      fence,
+      now,
+      mode,
+      dueAt,
+      periodKey,
+      startAt,
+      windowMs,
+      total,
+      backfilled,
+      staleAfterMs,
+      id.taskId,
+      id.group,
+    ];
     const reply = SlotReply.parse(jsonReply(await runScript(this.redis, claimSlot, keys, args)));
     switch (reply.code) {
       case 1:
@@ -149,7 +169,9 @@ export class SlotStore {
   /** Hands the slot to the continuation carrying `fence`; the new owner's fence is in the reply. */
   async take(id: SlotId, fence: number, now: number): Promise<TakeOutcome> {
     const reply = SlotReply.parse(
-      jsonReply(await runScript(this.redis, takeSlot, [this.slotKey(id), this.keys.schedulerFence], [fence, now])),
+      jsonReply(
+        await runScript(this.redis, takeSlot, [this.slotKey(id), this.keys.schedulerFence], [fence, now]),
+      ),
     );
     switch (reply.code) {
       case 1:
@@ -177,8 +199,22 @@ export class SlotStore {
     now: number,
     deduplicated = 0,
   ): Promise<AdvanceOutcome> {
-    const keys = [this.slotKey(slot), this.keys.taskIndex(slot.taskId, slot.group), this.keys.activeSlots, this.keys.metrics];
-    const args = [slot.fence, now, position.cursor, position.count, pageSize, this.options.doneRetentionMs, slot.taskId, deduplicated];
+    const keys = [
+      this.slotKey(slot),
+      this.keys.taskIndex(slot.taskId, slot.group),
+      this.keys.activeSlots,
+      this.keys.metrics,
+    ];
+    const args = [
+      slot.fence,
+      now,
+      position.cursor,
+      position.count,
+      pageSize,
+      this.options.doneRetentionMs,
+      slot.taskId,
+      deduplicated,
+    ];
     const reply = PageReply.parse(jsonReply(await runScript(this.redis, advanceSlot, keys, args)));
     switch (reply.code) {
       case 1:
@@ -203,7 +239,9 @@ export class SlotStore {
     const out: (number | undefined)[] = [];
     for (let i = 0; i < pairs.length; i += 1000) {
       const chunk = pairs.slice(i, i + 1000);
-      const values = await this.redis.mget<unknown[]>(...chunk.map((p) => this.keys.lastSlot(p.taskId, p.group)));
+      const values = await this.redis.mget<unknown[]>(
+        ...chunk.map((p) => this.keys.lastSlot(p.taskId, p.group)),
+      );
       for (const v of values) {
         const dueAt = v === null || v === undefined ? NaN : Number(String(v).split(':')[0]);
         out.push(Number.isSafeInteger(dueAt) ? dueAt : undefined);

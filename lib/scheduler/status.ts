@@ -6,7 +6,13 @@ import { SlotStore } from './slots.js';
 
 export interface SchedulerStatus {
   lastTick: { at: string; fence: number; summary: unknown } | null;
-  lock: { held: boolean; holder: string | null; fence: number | null; since: string | null; ttlMs: number | null };
+  lock: {
+    held: boolean;
+    holder: string | null;
+    fence: number | null;
+    since: string | null;
+    ttlMs: number | null;
+  };
   slots: Array<{
     slot: string;
     taskId: string;
@@ -30,9 +36,13 @@ const StatusHash = z.object({
   lastTick: z.unknown().optional(),
 });
 
-const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+const iso = (ms: number | undefined) =>
+  ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 
-export async function readStatus(deps: Pick<SchedulerDeps, 'redis' | 'keys' | 'settings'>, limit = 100): Promise<SchedulerStatus> {
+export async function readStatus(
+  deps: Pick<SchedulerDeps, 'redis' | 'keys' | 'settings'>,
+  limit = 100,
+): Promise<SchedulerStatus> {
   const { redis, keys } = deps;
   const slots = new SlotStore(redis, keys, deps.settings);
   const [rawStatus, ttl, active] = await Promise.all([
@@ -51,7 +61,10 @@ export async function readStatus(deps: Pick<SchedulerDeps, 'redis' | 'keys' | 's
         : {
             at: lastTickAt,
             fence: status.lastTickFence ?? 0,
-            summary: typeof status.lastTick === 'string' ? (JSON.parse(status.lastTick) as unknown) : (status.lastTick ?? null),
+            summary:
+              typeof status.lastTick === 'string'
+                ? (JSON.parse(status.lastTick) as unknown)
+                : (status.lastTick ?? null),
           },
     lock: {
       held,

@@ -23,6 +23,7 @@ export function schedulableTask(task: Task, limits: Catalog['rateLimits']): Sche
 /** The enabled task types of a catalog, by id. */
 export function schedulableTasks(catalog: Catalog): Map<string, SchedulableTask> {
   const out = new Map<string, SchedulableTask>();
-  for (const task of catalog.tasks) if (task.enabled) out.set(task.id, schedulableTask(task, catalog.rateLimits));
+  for (const task of catalog.tasks)
+    if (task.enabled) out.set(task.id, schedulableTask(task, catalog.rateLimits));
   return out;
 }

@@ -25,7 +25,12 @@ export interface TickWrites {
 }
 
 /** What a tick adds to the metrics: counters, its duration bucket, and planned jobs per task and per (task, period). */
-export function tickWrites(keys: Keys, tasks: ReadonlyMap<string, SchedulableTask>, owned: readonly OwnedSlot[], t: TickOutcome): TickWrites {
+export function tickWrites(
+  keys: Keys,
+  tasks: ReadonlyMap<string, SchedulableTask>,
+  owned: readonly OwnedSlot[],
+  t: TickOutcome,
+): TickWrites {
   const duration = Math.max(0, Math.round(t.durationMs));
   const metrics: Record<string, number> = {
     [metricField.tickBucket(bucketLabel(TICK_BOUNDS_MS, duration))]: 1,
@@ -61,7 +66,11 @@ export async function recordTick(
 ): Promise<void> {
   const writes = tickWrites(keys, tasks, owned, t);
   const p = redis.pipeline();
-  p.hset(keys.schedulerStatus, { lastTickAt: t.now, lastTickFence: t.fence, lastTick: JSON.stringify(t.summary) });
+  p.hset(keys.schedulerStatus, {
+    lastTickAt: t.now,
+    lastTickFence: t.fence,
+    lastTick: JSON.stringify(t.summary),
+  });
   for (const [field, n] of Object.entries(writes.metrics)) p.hincrby(keys.metrics, field, n);
   for (const s of writes.planned) {
     p.hincrby(s.key, 'planned', s.planned);

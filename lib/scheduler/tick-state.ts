@@ -21,7 +21,12 @@ export async function readTickState(
   activeLimit = 10_000,
 ): Promise<TickState> {
   const reply = jsonReply(
-    await evalScript(redis, script, [keys.pausedTasks, keys.activeSlots, ...taskIds.map((id) => keys.taskZones(id))], [activeLimit]),
+    await evalScript(
+      redis,
+      script,
+      [keys.pausedTasks, keys.activeSlots, ...taskIds.map((id) => keys.taskZones(id))],
+      [activeLimit],
+    ),
   ) as { paused?: unknown; active?: unknown; zones?: unknown };
   const zones = taskIds.map((_, i) => {
     const flat = list(list(reply.zones)[i]);

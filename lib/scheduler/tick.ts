@@ -31,7 +31,10 @@ export interface TickSummary {
   slots: SlotReport[];
 }
 
-export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeLeft: TimeLeft }): Promise<TickSummary> {
+export async function runTick(
+  deps: SchedulerDeps,
+  opts: { holder: string; timeLeft: TimeLeft },
+): Promise<TickSummary> {
   const { settings, keys, redis } = deps;
   const now = deps.clock();
   const started = performance.now();
@@ -51,7 +54,9 @@ export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeL
   const grant = await lock.acquire(opts.holder, now);
   if (!grant) return { ...summary, locked: true };
   summary.fence = grant.fence;
-  const alive = lock.keepAlive(grant, (err) => deps.log?.warn({ fence: grant.fence, err }, 'scheduler lock lost'));
+  const alive = lock.keepAlive(grant, (err) =>
+    deps.log?.warn({ fence: grant.fence, err }, 'scheduler lock lost'),
+  );
   const shouldStop = stopSignal(settings, opts.timeLeft);
   const slots = new SlotStore(redis, keys, settings);
   try {
@@ -69,7 +74,9 @@ export async function runTick(deps: SchedulerDeps, opts: { holder: string; timeL
     return summary;
   } finally {
     alive.stop();
-    await lock.release(grant).catch((err: unknown) => deps.log?.warn({ err }, 'scheduler lock release failed'));
+    await lock
+      .release(grant)
+      .catch((err: unknown) => deps.log?.warn({ err }, 'scheduler lock release failed'));
   }
 }
 
@@ -104,12 +111,18 @@ async function claimDueSlots(
     }
   });
   const lastDueAts = await slots.lastDueAts(groups.map((g) => ({ taskId: g.task.id, group: g.group })));
-  const plans: SlotPlan[] = groups.map((g, i) => planSlot({ ...g, lastDueAt: lastDueAts[i] }, now, settings.lateAfterMs, settings.limitGuardMs));
+  const plans: SlotPlan[] = groups.map((g, i) =>
+    planSlot({ ...g, lastDueAt: lastDueAts[i] }, now, settings.lateAfterMs, settings.limitGuardMs),
+  );
 
   const claims = plans.filter((p): p is ClaimPlan => p.kind === 'claim');
   for (const p of plans) if (p.kind === 'skip') bump(summary.skipped, p.reason);
-  const claimedKeys = new Set(claims.map((p) => idOf({ taskId: p.taskId, group: p.group, periodKey: p.period.key })));
-  const resumable = active.filter((id) => !claimedKeys.has(idOf(id)) && tasks.has(id.taskId) && !paused.has(id.taskId));
+  const claimedKeys = new Set(
+    claims.map((p) => idOf({ taskId: p.taskId, group: p.group, periodKey: p.period.key })),
+  );
+  const resumable = active.filter(
+    (id) => !claimedKeys.has(idOf(id)) && tasks.has(id.taskId) && !paused.has(id.taskId),
+  );
 
   const [claimOutcomes, resumeOutcomes] = await Promise.all([
     Promise.all(claims.map((p) => slots.claim(p, fence, now, settings.staleAfterMs))),
@@ -123,7 +136,14 @@ async function claimDueSlots(
     if (outcome.kind === 'claimed') summary.claimed++;
     else summary.resumed++;
     deps.log?.info(
-      { slot: idOf(outcome.slot), ...slotLogFields(outcome.slot), fence, total: outcome.slot.total, count: outcome.slot.count, backfilled: outcome.slot.backfilled },
+      {
+        slot: idOf(outcome.slot),
+        ...slotLogFields(outcome.slot),
+        fence,
+        total: outcome.slot.total,
+        count: outcome.slot.count,
+        backfilled: outcome.slot.backfilled,
+      },
       outcome.kind === 'claimed' ? 'slot claimed' : 'slot resumed',
     );
     owned.push({ slot: outcome.slot, how: outcome.kind, retries: task.retries });

@@ -20,7 +20,8 @@ export function keysFor(prefix: string) {
     schedulerFence: `${prefix}sched:fence`, // counter: fencing number per lock grant and per continuation take-over
     schedulerStatus: `${prefix}sched:status`, // hash: last tick, holder
     // hash: state (fanning|done), fence, cursor, count, total, dueAt, startAt, windowMs, backfilled, claimedAt, updatedAt
-    slot: (taskId: string, zoneGroup: string, periodKey: string) => `${prefix}slot:${taskId}:${zoneGroup}:${periodKey}`,
+    slot: (taskId: string, zoneGroup: string, periodKey: string) =>
+      `${prefix}slot:${taskId}:${zoneGroup}:${periodKey}`,
     // string "<dueAt ms>:<periodKey>" of the last period claimed: older periods never run again
     lastSlot: (taskId: string, zoneGroup: string) => `${prefix}lastslot:${taskId}:${zoneGroup}`,
     activeSlots: `${prefix}slots:active`, // zset: slot key -> claimed at

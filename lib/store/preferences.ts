@@ -94,7 +94,10 @@ const labelsText = z.preprocess(
   (v) => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})),
   z.record(z.string(), z.string()),
 );
-const paramsText = z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), z.record(z.string(), z.unknown()));
+const paramsText = z.preprocess(
+  (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+  z.record(z.string(), z.unknown()),
+);
 const UserFields = {
   zone: z.string(),
   enabled: z.boolean(),
@@ -129,7 +132,10 @@ export class PreferencesStore {
       [k.users, k.user(user.id), k.userTaskZones(user.id)],
       [k.prefix, user.id, user.zone, user.enabled ? 1 : 0, JSON.stringify(user.labels), this.clock()],
     );
-    return (['updated', 'created', 'unchanged'] as const)[checked(reply, upsertUser, { userId: user.id })] ?? 'updated';
+    return (
+      (['updated', 'created', 'unchanged'] as const)[checked(reply, upsertUser, { userId: user.id })] ??
+      'updated'
+    );
   }
 
   /** Deletes the user and everything of it; NotFoundError when there is no such user. */
@@ -145,19 +151,34 @@ export class PreferencesStore {
   }
 
   async getUser(userId: string): Promise<UserWithTasks | undefined> {
-    const reply = await runScript(this.redis, readUser, [this.keys.user(userId), this.keys.userTasks(userId)], []);
+    const reply = await runScript(
+      this.redis,
+      readUser,
+      [this.keys.user(userId), this.keys.userTasks(userId)],
+      [],
+    );
     if (reply === null || reply === undefined) return undefined;
     return { id: userId, ...ReadUserReply.parse(jsonReply(reply)) };
   }
 
   async listUsers(cursor: string | undefined, limit: number): Promise<Page<UserSummary>> {
-    const reply = await runScript(this.redis, listUsers, [this.keys.users], [this.keys.prefix, cursor ?? '', limit]);
+    const reply = await runScript(
+      this.redis,
+      listUsers,
+      [this.keys.users],
+      [this.keys.prefix, cursor ?? '', limit],
+    );
     const { users, more } = ListUsersReply.parse(jsonReply(reply));
     return { items: users, nextCursor: more ? (users.at(-1)?.id ?? null) : null };
   }
 
   /** Enables a task type for a user (idempotent); NotFoundError for no user, ConflictError when paused. */
-  async enableTask(userId: string, taskId: string, params: TaskParams, policy: ZonePolicy): Promise<EnableOutcome> {
+  async enableTask(
+    userId: string,
+    taskId: string,
+    params: TaskParams,
+    policy: ZonePolicy,
+  ): Promise<EnableOutcome> {
     const k = this.keys;
     const reply = await runScript(
       this.redis,
@@ -165,7 +186,10 @@ export class PreferencesStore {
       [k.user(userId), k.userTasks(userId), k.userTaskZones(userId), k.pausedTasks],
       [k.prefix, userId, taskId, JSON.stringify(params), policy, this.clock()],
     );
-    return (['unchanged', 'enabled', 'updated'] as const)[checked(reply, enableTask, { userId, taskId })] ?? 'updated';
+    return (
+      (['unchanged', 'enabled', 'updated'] as const)[checked(reply, enableTask, { userId, taskId })] ??
+      'updated'
+    );
   }
 
   /** Disables a task type for a user; false when it was not enabled. NotFoundError for no user. */
@@ -181,15 +205,30 @@ export class PreferencesStore {
   }
 
   /** One page of the user ids in a task's index for one zone group, in id order. */
-  async taskIndexPage(taskId: string, zoneGroup: string, cursor: string | undefined, limit: number): Promise<Page<string>> {
-    const reply = await runScript(this.redis, pageTaskIndex, [this.keys.taskIndex(taskId, zoneGroup)], [cursor ?? '', limit]);
+  async taskIndexPage(
+    taskId: string,
+    zoneGroup: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<string>> {
+    const reply = await runScript(
+      this.redis,
+      pageTaskIndex,
+      [this.keys.taskIndex(taskId, zoneGroup)],
+      [cursor ?? '', limit],
+    );
     const { ids, more } = PageIndexReply.parse(jsonReply(reply));
     return { items: ids, nextCursor: more ? (ids.at(-1) ?? null) : null };
   }
 
   async taskStats(taskId?: string): Promise<TaskStats> {
     const k = this.keys;
-    const reply = await runScript(this.redis, readTaskStats, [k.taskCounts, k.pausedTasks], [k.prefix, taskId ?? '']);
+    const reply = await runScript(
+      this.redis,
+      readTaskStats,
+      [k.taskCounts, k.pausedTasks],
+      [k.prefix, taskId ?? ''],
+    );
     const { counts, paused, zones } = TaskStatsReply.parse(jsonReply(reply));
     return { counts, paused: new Set(paused), zones };
   }

@@ -50,7 +50,8 @@ async function bodySnippet(res: Response): Promise<string> {
 }
 
 function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    return `timed out after ${timeoutMs} ms`;
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
   return `network error: ${err instanceof Error ? err.message : String(err)}${cause}`;
 }
@@ -78,19 +79,38 @@ export async function callTarget(target: RenderedTarget, opts: CallOptions): Pro
       if (REDIRECTS.has(status)) {
         await res.body?.cancel().catch(() => undefined);
         const location = res.headers.get('location');
-        const next = location === null || !URL.canParse(location, url.href) ? undefined : new URL(location, url);
-        if (!next) return { kind: 'permanent', status, durationMs: elapsed(), error: `HTTP ${status} without a usable Location` };
+        const next =
+          location === null || !URL.canParse(location, url.href) ? undefined : new URL(location, url);
+        if (!next)
+          return {
+            kind: 'permanent',
+            status,
+            durationMs: elapsed(),
+            error: `HTTP ${status} without a usable Location`,
+          };
         // Only the host the catalog allowed; a redirect elsewhere is refused, not followed.
         if (next.host !== origin.host || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
-          return { kind: 'permanent', status, durationMs: elapsed(), error: `HTTP ${status} redirect to another host refused` };
+          return {
+            kind: 'permanent',
+            status,
+            durationMs: elapsed(),
+            error: `HTTP ${status} redirect to another host refused`,
+          };
         }
         if (redirects >= MAX_REDIRECTS) {
-          return { kind: 'permanent', status, durationMs: elapsed(), error: `more than ${MAX_REDIRECTS} redirects` };
+          return {
+            kind: 'permanent',
+            status,
+            durationMs: elapsed(),
+            error: `more than ${MAX_REDIRECTS} redirects`,
+          };
         }
         if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
           method = 'GET';
           body = undefined;
-          headers = Object.fromEntries(Object.entries(headers).filter(([n]) => n.toLowerCase() !== 'content-type'));
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(([n]) => n.toLowerCase() !== 'content-type'),
+          );
         }
         url = next;
         continue;
@@ -99,11 +119,22 @@ export async function callTarget(target: RenderedTarget, opts: CallOptions): Pro
       const error = `HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
       if (status >= 500 || RETRYABLE_4XX.has(status)) {
         const after = retryAfterMs(res.headers.get('retry-after'), clock());
-        return { kind: 'retryable', status, durationMs: elapsed(), error, ...(after === undefined ? {} : { retryAfterMs: after }) };
+        return {
+          kind: 'retryable',
+          status,
+          durationMs: elapsed(),
+          error,
+          ...(after === undefined ? {} : { retryAfterMs: after }),
+        };
       }
       return { kind: 'permanent', status, durationMs: elapsed(), error };
     }
   } catch (err) {
-    return { kind: 'retryable', status: 0, durationMs: elapsed(), error: describeFailure(err, opts.timeoutMs) };
+    return {
+      kind: 'retryable',
+      status: 0,
+      durationMs: elapsed(),
+      error: describeFailure(err, opts.timeoutMs),
+    };
   }
 }

@@ -58,7 +58,10 @@ export interface DeadLetterPage {
   nextCursor: string | null;
 }
 
-const text = z.preprocess((v) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)), z.string());
+const text = z.preprocess(
+  (v) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)),
+  z.string(),
+);
 const StoredDeadLetter = z.object({
   jobId: z.coerce.string(),
   message: z.preprocess((v) => (typeof v === 'string' ? JSON.parse(v) : v), JobMessage),
@@ -92,7 +95,10 @@ function base64Text(b64: string | undefined, max: number): string {
   return Buffer.from(b64, 'base64').toString('utf8').replace(/\s+/g, ' ').trim().slice(0, max);
 }
 
-export type DeadLetterRedis = Pick<Redis, 'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire' | 'hincrby'>;
+export type DeadLetterRedis = Pick<
+  Redis,
+  'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire' | 'hincrby'
+>;
 
 export class DeadLetterStore {
   constructor(
@@ -113,11 +119,19 @@ export class DeadLetterStore {
     }
     const k = this.keys;
     const snippet = base64Text(cb.body, 200);
-    const fallbackError = truncateError(`QStash gave up after ${cb.retried ?? 0} retries; last answer ${cb.status}${snippet ? `: ${snippet}` : ''}`);
+    const fallbackError = truncateError(
+      `QStash gave up after ${cb.retried ?? 0} retries; last answer ${cb.status}${snippet ? `: ${snippet}` : ''}`,
+    );
     const reply = await runScript(
       this.redis,
       deadLetterJob,
-      [k.job(message.jobId), k.deadLetters, k.deadLetter(message.jobId), k.metrics, k.periodStats(message.taskId, message.periodKey)],
+      [
+        k.job(message.jobId),
+        k.deadLetters,
+        k.deadLetter(message.jobId),
+        k.metrics,
+        k.periodStats(message.taskId, message.periodKey),
+      ],
       [
         this.clock(),
         message.jobId,
@@ -157,7 +171,9 @@ export class DeadLetterStore {
       entries.push({ id, score });
     }
     const page = entries.slice(0, limit);
-    const records = await Promise.all(page.map((e) => this.redis.hgetall<Record<string, unknown>>(this.keys.deadLetter(e.id))));
+    const records = await Promise.all(
+      page.map((e) => this.redis.hgetall<Record<string, unknown>>(this.keys.deadLetter(e.id))),
+    );
     const items: DeadLetter[] = [];
     page.forEach((e, i) => {
       const r = records[i];
@@ -171,19 +187,38 @@ export class DeadLetterStore {
    * Re-publishes the job with a fresh deduplication id and origin `replay`, after resetting it so
    * it can run. A failed publish puts the dead letter back.
    */
-  async replay(id: string, publisher: JobPublisher, retries: number): Promise<{ jobId: string; messageId: string }> {
+  async replay(
+    id: string,
+    publisher: JobPublisher,
+    retries: number,
+  ): Promise<{ jobId: string; messageId: string }> {
     const k = this.keys;
     const now = this.clock();
-    const reply = await runScript(this.redis, replayDeadLetter, [k.deadLetters, k.deadLetter(id), k.job(id)], [now, id, JOB_POLICY.retentionMs]);
+    const reply = await runScript(
+      this.redis,
+      replayDeadLetter,
+      [k.deadLetters, k.deadLetter(id), k.job(id)],
+      [now, id, JOB_POLICY.retentionMs],
+    );
     if (reply === null || reply === undefined) throw new NotFoundError(`dead letter ${id} not found`);
     const stored = JobMessage.parse(jsonReply(reply));
     const message: JobMessage = { ...stored, origin: 'replay', deferrals: 0 };
     let messageId: string;
     try {
-      messageId = await publisher.publish(message, { deduplicationId: `${id}:replay-${sortableId(now)}`, retries });
+      messageId = await publisher.publish(message, {
+        deduplicationId: `${id}:replay-${sortableId(now)}`,
+        retries,
+      });
     } catch (err) {
-      await runScript(this.redis, restoreDeadLetter, [k.deadLetters, k.deadLetter(id), k.job(id)], [this.clock(), id]);
-      throw new DependencyUnavailableError('could not publish the replay; the dead letter is kept', { cause: err });
+      await runScript(
+        this.redis,
+        restoreDeadLetter,
+        [k.deadLetters, k.deadLetter(id), k.job(id)],
+        [this.clock(), id],
+      );
+      throw new DependencyUnavailableError('could not publish the replay; the dead letter is kept', {
+        cause: err,
+      });
     }
     // Issued together: one pipelined round trip.
     await Promise.all([
@@ -195,7 +230,12 @@ export class DeadLetterStore {
   }
 
   async delete(id: string): Promise<void> {
-    const reply = await runScript(this.redis, deleteDeadLetter, [this.keys.deadLetters, this.keys.deadLetter(id)], [id]);
+    const reply = await runScript(
+      this.redis,
+      deleteDeadLetter,
+      [this.keys.deadLetters, this.keys.deadLetter(id)],
+      [id],
+    );
     if (Number(reply) !== 1) throw new NotFoundError(`dead letter ${id} not found`);
   }
 }

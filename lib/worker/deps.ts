@@ -29,7 +29,11 @@ export function signingReceiver(config: Config): Receiver {
   let r = receivers.get(config);
   if (!r) {
     // devMode off: QSTASH_DEV in the environment must never swap in the public dev keys.
-    r = new Receiver({ currentSigningKey: config.QSTASH_CURRENT_SIGNING_KEY, nextSigningKey: config.QSTASH_NEXT_SIGNING_KEY, devMode: false });
+    r = new Receiver({
+      currentSigningKey: config.QSTASH_CURRENT_SIGNING_KEY,
+      nextSigningKey: config.QSTASH_NEXT_SIGNING_KEY,
+      devMode: false,
+    });
     receivers.set(config, r);
   }
   return r;
@@ -55,7 +59,8 @@ export function workerServices(): WorkerServices {
         store: jobs,
         publisher,
         catalog,
-        log: (m, requestId) => jobLogger({ jobId: m.jobId, task: m.taskId, user: m.userId, period: m.periodKey }, requestId),
+        log: (m, requestId) =>
+          jobLogger({ jobId: m.jobId, task: m.taskId, user: m.userId, period: m.periodKey }, requestId),
       },
     };
     byRuntime.set(rt, s);

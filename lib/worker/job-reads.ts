@@ -17,7 +17,10 @@ export type RunView = z.output<typeof RunViewSchema>;
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 const num = z.coerce.number().optional().catch(undefined);
-const str = z.preprocess((v) => (v === undefined || v === null ? undefined : String(v)), z.string().optional());
+const str = z.preprocess(
+  (v) => (v === undefined || v === null ? undefined : String(v)),
+  z.string().optional(),
+);
 const StoredJob = z.object({
   state: z.coerce.string().catch('unknown'),
   attempts: z.coerce.number().catch(0),
@@ -51,7 +54,10 @@ const StoredRun = z.preprocess(
   }),
 );
 
-export type JobReadsRedis = Pick<Redis, 'hgetall' | 'hget' | 'hmget' | 'zscore' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'>;
+export type JobReadsRedis = Pick<
+  Redis,
+  'hgetall' | 'hget' | 'hmget' | 'zscore' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'
+>;
 
 const SlotWindow = z.object({
   state: z.enum(['fanning', 'done']),
@@ -122,7 +128,13 @@ export class JobReads {
     const group = String(policy) === 'user' ? String(zone ?? '') : FIXED_ZONE_GROUP;
     if (group === '') return undefined;
     const [slotFields, member] = await Promise.all([
-      this.redis.hmget<Record<string, unknown>>(k.slot(ids.taskId, group, ids.periodKey), 'state', 'startAt', 'windowMs', 'backfilled'),
+      this.redis.hmget<Record<string, unknown>>(
+        k.slot(ids.taskId, group, ids.periodKey),
+        'state',
+        'startAt',
+        'windowMs',
+        'backfilled',
+      ),
       this.redis.zscore(k.taskIndex(ids.taskId, group), ids.userId),
     ]);
     const slot = SlotWindow.safeParse(slotFields ?? {});
@@ -135,7 +147,10 @@ export class JobReads {
       deferrals: 0,
       replays: 0,
       origin: 'scheduled',
-      window: { start: new Date(slot.data.startAt).toISOString(), end: new Date(slot.data.startAt + slot.data.windowMs).toISOString() },
+      window: {
+        start: new Date(slot.data.startAt).toISOString(),
+        end: new Date(slot.data.startAt + slot.data.windowMs).toISOString(),
+      },
       backfilled: slot.data.backfilled,
     };
   }
@@ -151,7 +166,9 @@ export class JobReads {
       taskId === undefined ? this.redis.hkeys(k.userTasks(userId)) : Promise.resolve([taskId]),
     ]);
     if (exists === 0) throw new NotFoundError(`user ${userId} not found`);
-    const lists = await Promise.all(taskIds.map((t) => this.redis.lrange<unknown>(k.runs(userId, String(t)), 0, limit - 1)));
+    const lists = await Promise.all(
+      taskIds.map((t) => this.redis.lrange<unknown>(k.runs(userId, String(t)), 0, limit - 1)),
+    );
     return lists
       .flat()
       .map((r): RunEntry => StoredRun.parse(r))
@@ -169,15 +186,37 @@ export async function runNow(
 ): Promise<{ jobId: string; messageId: string }> {
   const { redis, keys: k } = deps;
   const task = deps.catalog.tasks.find((t) => t.id === taskId);
-  const [userExists, hasTask] = await Promise.all([redis.exists(k.user(userId)), redis.hexists(k.userTasks(userId), taskId)]);
+  const [userExists, hasTask] = await Promise.all([
+    redis.exists(k.user(userId)),
+    redis.hexists(k.userTasks(userId), taskId),
+  ]);
   if (userExists === 0) throw new NotFoundError(`user ${userId} not found`);
   if (!task || hasTask === 0) throw new NotFoundError(`user ${userId} has no task ${taskId}`);
   const now = (deps.clock ?? Date.now)();
   const periodKey = `manual-${sortableId(now)}`;
   const jobId = jobIdOf(taskId, userId, periodKey);
-  const message: JobMessage = { v: 1, jobId, taskId, userId, periodKey, notBefore: now, origin: 'manual', backfilled: false, deferrals: 0 };
+  const message: JobMessage = {
+    v: 1,
+    jobId,
+    taskId,
+    userId,
+    periodKey,
+    notBefore: now,
+    origin: 'manual',
+    backfilled: false,
+    deferrals: 0,
+  };
   // Visible to GET /v1/jobs/{id} before the first delivery.
-  await redis.hset(k.job(jobId), { jobId, taskId, userId, periodKey, state: 'queued', origin: 'manual', notBefore: now, updatedAt: now });
+  await redis.hset(k.job(jobId), {
+    jobId,
+    taskId,
+    userId,
+    periodKey,
+    state: 'queued',
+    origin: 'manual',
+    notBefore: now,
+    updatedAt: now,
+  });
   await redis.pexpire(k.job(jobId), JOB_POLICY.retentionMs);
   const messageId = await deps.publisher.publish(message, { deduplicationId: jobId, retries: task.retries });
   return { jobId, messageId };

@@ -35,7 +35,13 @@ const StartReply = z.discriminatedUnion('r', [
   z.object({ r: z.literal('duplicate'), state: z.string() }),
   z.object({ r: z.literal('busy'), leaseUntil: z.number() }),
   z.object({ r: z.literal('skipped'), reason: z.string() }),
-  z.object({ r: z.literal('denied'), retryAt: z.number(), limit: z.string(), deferrals: z.number(), replays: z.number() }),
+  z.object({
+    r: z.literal('denied'),
+    retryAt: z.number(),
+    limit: z.string(),
+    deferrals: z.number(),
+    replays: z.number(),
+  }),
   // @upstash/redis may have parsed the params JSON already; keep it as text for one parser downstream.
   z.object({
     r: z.literal('claimed'),
@@ -146,16 +152,31 @@ export class JobStore {
       case 'skipped':
         return { kind: 'skipped', reason: r.reason };
       case 'denied':
-        return { kind: 'denied', retryAt: r.retryAt, limit: r.limit, deferrals: r.deferrals, replays: r.replays };
+        return {
+          kind: 'denied',
+          retryAt: r.retryAt,
+          limit: r.limit,
+          deferrals: r.deferrals,
+          replays: r.replays,
+        };
       case 'claimed':
         return { kind: 'claimed', attempt: r.attempt, params: r.params, admittedAt: r.admittedAt };
     }
   }
 
   /** Gives back a claim whose call was not made; undefined when the attempt no longer owns the job. */
-  async release(message: JobMessage, attempt: number, now: number): Promise<{ deferrals: number; replays: number } | undefined> {
+  async release(
+    message: JobMessage,
+    attempt: number,
+    now: number,
+  ): Promise<{ deferrals: number; replays: number } | undefined> {
     const k = this.keys;
-    const reply = await runScript(this.redis, releaseClaim, [k.job(message.jobId), k.metrics], [now, attempt, message.taskId]);
+    const reply = await runScript(
+      this.redis,
+      releaseClaim,
+      [k.job(message.jobId), k.metrics],
+      [now, attempt, message.taskId],
+    );
     if (reply === null || reply === undefined) return undefined;
     return z.object({ deferrals: z.number(), replays: z.number() }).parse(jsonReply(reply));
   }
@@ -179,7 +200,14 @@ export class JobStore {
     const reply = await runScript(
       this.redis,
       recordRun,
-      [k.job(m.jobId), k.runs(m.userId, m.taskId), k.metrics, k.deadLetters, k.deadLetter(m.jobId), k.periodStats(m.taskId, m.periodKey)],
+      [
+        k.job(m.jobId),
+        k.runs(m.userId, m.taskId),
+        k.metrics,
+        k.deadLetters,
+        k.deadLetter(m.jobId),
+        k.periodStats(m.taskId, m.periodKey),
+      ],
       [
         input.now,
         input.attempt,

@@ -9,7 +9,10 @@ export interface LimitSpec {
   windowMs: number;
 }
 
-export function limitsFor(catalog: Pick<Catalog, 'rateLimits'>, task: Pick<Task, 'id' | 'rateLimits'>): LimitSpec[] {
+export function limitsFor(
+  catalog: Pick<Catalog, 'rateLimits'>,
+  task: Pick<Task, 'id' | 'rateLimits'>,
+): LimitSpec[] {
   const names = [GLOBAL_RATE_LIMIT, ...task.rateLimits.filter((n) => n !== GLOBAL_RATE_LIMIT)];
   const out: LimitSpec[] = [];
   for (const name of new Set(names)) {

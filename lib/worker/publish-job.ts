@@ -26,7 +26,10 @@ export interface JobPublisher {
   publish(message: JobMessage, opts: PublishOptions): Promise<string>;
 }
 
-export function qstashJobPublisher(qstash: Pick<QStashClient, 'publishJSON'>, publicUrl: string): JobPublisher {
+export function qstashJobPublisher(
+  qstash: Pick<QStashClient, 'publishJSON'>,
+  publicUrl: string,
+): JobPublisher {
   return {
     async publish(message, opts) {
       const res = await qstash.publishJSON({

@@ -14,7 +14,10 @@ export function shouldDropQStashCopy(outcome: FailureOutcome, dlqId: string | un
 }
 
 /** Best-effort: true when deleted; false when QStash refused or was unreachable (the entry simply stays). */
-export async function dropQStashCopy(dlq: QStashDlq, dlqId: string): Promise<{ dropped: boolean; error?: string }> {
+export async function dropQStashCopy(
+  dlq: QStashDlq,
+  dlqId: string,
+): Promise<{ dropped: boolean; error?: string }> {
   try {
     await dlq.delete(dlqId);
     return { dropped: true };

@@ -57,11 +57,20 @@ export function signedHandler(path: string, fn: (req: SignedRequest) => Promise<
       const valid = await signingReceiver(config)
         .verify({ signature, body, url, clockTolerance: CLOCK_TOLERANCE_S })
         .catch((err: unknown) => {
-          logger.warn({ requestId, path, reason: err instanceof Error ? err.message : String(err) }, 'QStash signature refused');
+          logger.warn(
+            { requestId, path, reason: err instanceof Error ? err.message : String(err) },
+            'QStash signature refused',
+          );
           return false;
         });
       if (!valid) throw new AuthError('invalid QStash signature');
-      result = await fn({ event, context, requestId, body, header: (name) => headerOf(event, name.toLowerCase()) });
+      result = await fn({
+        event,
+        context,
+        requestId,
+        body,
+        header: (name) => headerOf(event, name.toLowerCase()),
+      });
     } catch (err) {
       result = errorResult(err, requestId);
       if (err instanceof ValidationError) {
@@ -80,10 +89,19 @@ export function verdictResult(v: Verdict): HttpResult {
     case 'ack':
       return json(200, { outcome: v.outcome, ...v.detail });
     case 'retry': {
-      const headers: Record<string, string> = v.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(v.retryAfterMs / 1000)) };
-      return json(503, { outcome: 'retry', reason: v.reason, ...(v.status === undefined ? {} : { status: v.status }) }, headers);
+      const headers: Record<string, string> =
+        v.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(v.retryAfterMs / 1000)) };
+      return json(
+        503,
+        { outcome: 'retry', reason: v.reason, ...(v.status === undefined ? {} : { status: v.status }) },
+        headers,
+      );
     }
     case 'stop':
-      return json(NON_RETRYABLE_STATUS, { outcome: 'failed', reason: v.reason, ...(v.status === undefined ? {} : { status: v.status }) }, NON_RETRYABLE_HEADERS);
+      return json(
+        NON_RETRYABLE_STATUS,
+        { outcome: 'failed', reason: v.reason, ...(v.status === undefined ? {} : { status: v.status }) },
+        NON_RETRYABLE_HEADERS,
+      );
   }
 }

@@ -35,7 +35,11 @@ export interface Delivery {
 
 /** What the worker answers QStash: acknowledge, retry (5xx, optionally after a delay) or stop retrying. */
 export type Verdict =
-  | { kind: 'ack'; outcome: 'succeeded' | 'duplicate' | 'skipped' | 'deferred' | 'rescheduled'; detail?: Record<string, unknown> }
+  | {
+      kind: 'ack';
+      outcome: 'succeeded' | 'duplicate' | 'skipped' | 'deferred' | 'rescheduled';
+      detail?: Record<string, unknown>;
+    }
   | { kind: 'retry'; reason: string; retryAfterMs?: number; status?: number }
   | { kind: 'stop'; reason: string; status?: number };
 
@@ -76,7 +80,8 @@ function taskOf(catalog: Catalog, taskId: string): Task | undefined {
 /** User params as template values; the job's own identity wins over a param of the same name. */
 export function templateParams(paramsJson: string, m: JobMessage): TemplateParams {
   const raw: unknown = JSON.parse(paramsJson);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TargetError('params are not a JSON object', 'params');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new TargetError('params are not a JSON object', 'params');
   const out: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof v === 'string' || typeof v === 'number') out[k] = v;
@@ -107,14 +112,21 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
   // Never call the target before the planned time, whatever the clocks say.
   const early = m.notBefore - clock();
   if (early > WORKER_POLICY.earlyWaitMaxMs) {
-    await deps.publisher.publish(m, { deduplicationId: `${m.jobId}:early:${d.messageId}`, notBeforeMs: m.notBefore, retries: run.retriesLeft });
+    await deps.publisher.publish(m, {
+      deduplicationId: `${m.jobId}:early:${d.messageId}`,
+      notBeforeMs: m.notBefore,
+      retries: run.retriesLeft,
+    });
     run.log.info({ outcome: 'rescheduled', earlyMs: early }, 'job arrived early; re-published for its time');
     return { kind: 'ack', outcome: 'rescheduled' };
   }
   if (early > 0) await sleep(early);
 
   // A task timeout longer than this invocation has left would be cut off by Lambda, unrecorded.
-  const timeoutMs = Math.min(task?.timeoutMs ?? 0, (d.deadline ?? Number.POSITIVE_INFINITY) - clock() - WORKER_POLICY.recordReserveMs);
+  const timeoutMs = Math.min(
+    task?.timeoutMs ?? 0,
+    (d.deadline ?? Number.POSITIVE_INFINITY) - clock() - WORKER_POLICY.recordReserveMs,
+  );
   if (task && !skipReason && timeoutMs < 1) return { kind: 'retry', reason: 'no_time_left' };
   const start = await deps.store.start({
     message: m,
@@ -134,7 +146,10 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
       return { kind: 'ack', outcome: 'skipped', detail: { reason: start.reason } };
     case 'busy':
       // Not acknowledged: if the running attempt fails, this delivery is what brings the job back.
-      run.log.info({ outcome: 'busy', leaseUntil: start.leaseUntil }, 'job running elsewhere; asked QStash to come back');
+      run.log.info(
+        { outcome: 'busy', leaseUntil: start.leaseUntil },
+        'job running elsewhere; asked QStash to come back',
+      );
       return { kind: 'retry', reason: 'running', retryAfterMs: Math.max(1000, start.leaseUntil - clock()) };
     case 'denied':
       return defer(run, start.retryAt, start.limit, start.deferrals, start.replays);
@@ -155,10 +170,19 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
 }
 
 /** Re-publishes the job for `retryAt` (plus jitter within one limit slot) and acknowledges this delivery. */
-async function defer(run: Run, retryAt: number, limit: string, deferrals: number, replays: number): Promise<Verdict> {
+async function defer(
+  run: Run,
+  retryAt: number,
+  limit: string,
+  deferrals: number,
+  replays: number,
+): Promise<Verdict> {
   const { deps, m, log, clock } = run;
   if (m.deferrals >= WORKER_POLICY.maxDeferrals) {
-    log.warn({ outcome: 'rate_limited', limit, deferrals: m.deferrals }, 'deferral budget spent; failing the attempt');
+    log.warn(
+      { outcome: 'rate_limited', limit, deferrals: m.deferrals },
+      'deferral budget spent; failing the attempt',
+    );
     return { kind: 'retry', reason: 'rate_limited', retryAfterMs: Math.max(1000, retryAt - clock()) };
   }
   const spec = run.limits.find((l) => l.name === limit) ?? run.limits[0];
@@ -171,15 +195,30 @@ async function defer(run: Run, retryAt: number, limit: string, deferrals: number
     { ...m, notBefore: notBeforeMs, deferrals: n },
     { deduplicationId: `${m.jobId}${gen}:d${n}`, notBeforeMs, retries: run.retriesLeft },
   );
-  log.info({ outcome: 'deferred', limit, deferrals: n, totalDeferrals: deferrals, notBefore: notBeforeMs }, 'rate limited; deferred');
-  return { kind: 'ack', outcome: 'deferred', detail: { limit, deferrals: n, notBefore: notBeforeMs, messageId } };
+  log.info(
+    { outcome: 'deferred', limit, deferrals: n, totalDeferrals: deferrals, notBefore: notBeforeMs },
+    'rate limited; deferred',
+  );
+  return {
+    kind: 'ack',
+    outcome: 'deferred',
+    detail: { limit, deferrals: n, notBefore: notBeforeMs, messageId },
+  };
 }
 
-async function execute(run: Run, task: Task, timeoutMs: number, attempt: number, paramsJson: string): Promise<Verdict> {
+async function execute(
+  run: Run,
+  task: Task,
+  timeoutMs: number,
+  attempt: number,
+  paramsJson: string,
+): Promise<Verdict> {
   const { deps, d, m, log, clock } = run;
   let result: CallResult;
   try {
-    const target = renderTarget(task, templateParams(paramsJson, m), { allowedHosts: deps.catalog.allowedHosts });
+    const target = renderTarget(task, templateParams(paramsJson, m), {
+      allowedHosts: deps.catalog.allowedHosts,
+    });
     result = await callTarget(target, {
       timeoutMs,
       headers: {
@@ -194,7 +233,12 @@ async function execute(run: Run, task: Task, timeoutMs: number, attempt: number,
   } catch (err) {
     if (!(err instanceof TargetError) && !(err instanceof SyntaxError)) throw err;
     const field = err instanceof TargetError ? err.field : 'params';
-    result = { kind: 'permanent', status: 0, durationMs: 0, error: `target not rendered (${field}): ${err.message}` };
+    result = {
+      kind: 'permanent',
+      status: 0,
+      durationMs: 0,
+      error: `target not rendered (${field}): ${err.message}`,
+    };
   }
 
   const outcome = result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retryable' ? 'failed' : 'dead';
@@ -209,8 +253,16 @@ async function execute(run: Run, task: Task, timeoutMs: number, attempt: number,
     ...(outcome === 'dead' ? { deadReason: 'permanent' } : {}),
     periodStats: periodStatsPolicy(task),
   });
-  const fields = { outcome, attempt, status: result.status, durationMs: result.durationMs, origin: m.origin, retried: d.retried };
-  if (!owned) log.warn(fields, 'attempt finished after its claim was taken over; state left to the newer attempt');
+  const fields = {
+    outcome,
+    attempt,
+    status: result.status,
+    durationMs: result.durationMs,
+    origin: m.origin,
+    retried: d.retried,
+  };
+  if (!owned)
+    log.warn(fields, 'attempt finished after its claim was taken over; state left to the newer attempt');
   else if (result.kind === 'succeeded') log.info(fields, 'job run');
   else log.warn({ ...fields, error: result.error }, 'job run failed');
 
@@ -218,7 +270,12 @@ async function execute(run: Run, task: Task, timeoutMs: number, attempt: number,
     case 'succeeded':
       return { kind: 'ack', outcome: 'succeeded', detail: { attempt, status: result.status } };
     case 'retryable':
-      return { kind: 'retry', reason: 'target_failed', status: result.status, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+      return {
+        kind: 'retry',
+        reason: 'target_failed',
+        status: result.status,
+        ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+      };
     case 'permanent':
       return { kind: 'stop', reason: 'target_refused', status: result.status };
   }

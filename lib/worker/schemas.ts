@@ -18,7 +18,9 @@ const limit = (max: number) =>
 // ---- inputs
 
 export const JobPath = z.strictObject({ jobId: JobId });
-export const DeadLetterPath = z.strictObject({ id: JobId.meta({ description: 'Dead-letter id (the job id)' }) });
+export const DeadLetterPath = z.strictObject({
+  id: JobId.meta({ description: 'Dead-letter id (the job id)' }),
+});
 export const RunsPath = z.strictObject({ userId: UserId });
 export const RunNowPath = z.strictObject({ userId: UserId, taskId: TaskId });
 
@@ -35,12 +37,10 @@ export const RunsQuery = z.strictObject({
 // ---- outputs
 
 const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
-const JobState = z
-  .string()
-  .meta({
-    description:
-      'scheduled (fanned out, not delivered yet) | queued | deferred | running | succeeded | failed (will be retried) | dead | skipped',
-  });
+const JobState = z.string().meta({
+  description:
+    'scheduled (fanned out, not delivered yet) | queued | deferred | running | succeeded | failed (will be retried) | dead | skipped',
+});
 
 export const JobView = z.object({
   jobId: JobId,
@@ -57,16 +57,23 @@ export const JobView = z.object({
   finishedAt: Instant.optional(),
   leaseUntil: Instant.optional(),
   durationMs: z.number().int().optional(),
-  lastStatus: z.number().int().optional().meta({ description: 'HTTP status of the target; 0 = none (timeout, network)' }),
+  lastStatus: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'HTTP status of the target; 0 = none (timeout, network)' }),
   lastError: z.string().optional(),
   skipReason: z.string().optional(),
   deadAt: Instant.optional(),
   replayedAt: Instant.optional(),
-  retried: z.number().int().optional().meta({ description: 'Upstash-Retried of the delivery that last ran it' }),
-  window: z
-    .object({ start: Instant, end: Instant })
+  retried: z
+    .number()
+    .int()
     .optional()
-    .meta({ description: "State scheduled: the slot's spread window; the job starts at a planned time inside it" }),
+    .meta({ description: 'Upstash-Retried of the delivery that last ran it' }),
+  window: z.object({ start: Instant, end: Instant }).optional().meta({
+    description: "State scheduled: the slot's spread window; the job starts at a planned time inside it",
+  }),
   backfilled: z.boolean().optional().meta({ description: 'State scheduled: the period is caught up late' }),
 });
 
@@ -99,7 +106,10 @@ export const DeadLetterView = z.object({
 });
 export const DeadLetterPage = z.object({
   items: z.array(DeadLetterView),
-  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
+  nextCursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
 });
 
 export const Published = z.object({

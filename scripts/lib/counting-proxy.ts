@@ -51,7 +51,8 @@ export const countQStashMessages: Counter = (method, path, body) => {
     const list = parseJson(body);
     return [['batch', Array.isArray(list) ? list.length : 0]];
   }
-  if (method === 'POST' && /^\/v2\/(publish|enqueue)\//.test(clean)) return [[clean.startsWith('/v2/publish/') ? 'publish' : 'enqueue', 1]];
+  if (method === 'POST' && /^\/v2\/(publish|enqueue)\//.test(clean))
+    return [[clean.startsWith('/v2/publish/') ? 'publish' : 'enqueue', 1]];
   return [[`api ${method} ${clean.split('/').slice(0, 3).join('/')}`, 0]];
 };
 

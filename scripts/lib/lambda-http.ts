@@ -18,7 +18,10 @@ export interface Route {
   params: string[];
 }
 
-type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 interface ServerlessYaml {
   provider?: { timeout?: number };
@@ -59,7 +62,9 @@ export function readRoutes(root = process.cwd()): Route[] {
     }
   }
   // Literal segments win over parameters, as in API Gateway.
-  return routes.sort((a, b) => b.path.replace(/\{[^}]+\}/g, '').length - a.path.replace(/\{[^}]+\}/g, '').length);
+  return routes.sort(
+    (a, b) => b.path.replace(/\{[^}]+\}/g, '').length - a.path.replace(/\{[^}]+\}/g, '').length,
+  );
 }
 
 export function fakeContext(functionName: string, timeoutS: number): Context {
@@ -97,7 +102,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function toEvent(req: IncomingMessage, url: URL, body: string, route: Route, match: RegExpExecArray) {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const pathParameters: Record<string, string> = {};
@@ -165,7 +171,11 @@ export async function startLambdaHttp(opts: { port?: number; host?: string; root
       const url = URL.parse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
       const method = req.method ?? 'GET';
       let match: RegExpExecArray | null = null;
-      const route = url && routes.find((r) => (r.method === method || r.method === '*') && (match = r.matcher.exec(url.pathname)));
+      const route =
+        url &&
+        routes.find(
+          (r) => (r.method === method || r.method === '*') && (match = r.matcher.exec(url.pathname)),
+        );
       const body = await readBody(req);
       if (!url || !route || !match) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
@@ -177,7 +187,10 @@ export async function startLambdaHttp(opts: { port?: number; host?: string; root
         return;
       }
       const fn = await load(route.handler);
-      const result = await fn(toEvent(req, url, body, route, match), fakeContext(route.functionName, route.timeoutS));
+      const result = await fn(
+        toEvent(req, url, body, route, match),
+        fakeContext(route.functionName, route.timeoutS),
+      );
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
       res.writeHead(result.statusCode ?? 200, headers);

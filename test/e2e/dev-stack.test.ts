@@ -37,7 +37,11 @@ describe('npm run dev', () => {
     child = spawn(join(cwd, 'node_modules/.bin/tsx'), ['scripts/dev.ts'], {
       cwd,
       detached: true,
-      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), DEV_DATA_DIR: dataDir },
+      env: {
+        ...process.env,
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        DEV_DATA_DIR: dataDir,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -21,8 +21,16 @@ const run = promisify(execFile);
 const keys = keysFor('stagger:');
 
 /** Small limits, so the data-sync slot must be stretched to fit its own. */
-const LIMITS = { global: { limit: 10, windowMs: 1000 }, sync: { limit: 2, windowMs: 1000 }, cache: { limit: 5, windowMs: 1000 } };
-const HOURLY = { hourly_data_sync: ['sync'], hourly_cache_refresh: ['cache'], hourly_health_check: [] } as const;
+const LIMITS = {
+  global: { limit: 10, windowMs: 1000 },
+  sync: { limit: 2, windowMs: 1000 },
+  cache: { limit: 5, windowMs: 1000 },
+};
+const HOURLY = {
+  hourly_data_sync: ['sync'],
+  hourly_cache_refresh: ['cache'],
+  hourly_health_check: [],
+} as const;
 type HourlyTask = keyof typeof HOURLY;
 const SPREAD_S = { hourly_data_sync: 15, hourly_cache_refresh: 20, hourly_health_check: 20 };
 const LOAD_USERS = 50;
@@ -57,8 +65,20 @@ function catalogYaml(atMinute: number, baseUrl: string): string {
     '    spread: 30m',
     "    target: { method: POST, url: '{{baseUrl}}/tasks/{{taskId}}' }",
   ].join('\n');
-  const limits = Object.entries(LIMITS).map(([k, v]) => `  ${k}: { limit: ${v.limit}, window: ${v.windowMs}ms }`);
-  return ['version: 1', `baseUrl: ${baseUrl}`, 'allowedHosts: [127.0.0.1]', 'rateLimits:', ...limits, 'tasks:', ...hourly, daily, ''].join('\n');
+  const limits = Object.entries(LIMITS).map(
+    ([k, v]) => `  ${k}: { limit: ${v.limit}, window: ${v.windowMs}ms }`,
+  );
+  return [
+    'version: 1',
+    `baseUrl: ${baseUrl}`,
+    'allowedHosts: [127.0.0.1]',
+    'rateLimits:',
+    ...limits,
+    'tasks:',
+    ...hourly,
+    daily,
+    '',
+  ].join('\n');
 }
 
 const header = (hit: TargetHit, name: string) => String(hit.headers[name] ?? '');
@@ -72,14 +92,19 @@ const succeeded = new Set<string>();
 function respond(hit: TargetHit): number {
   let status = 200;
   if (isScheduled(hit) && jobOf(hit).startsWith(FLAKY)) status = ++flakyCalls <= 3 ? 503 : 200;
-  else if (jobOf(hit).startsWith(BROKEN) && header(hit, 'x-stagger-origin') !== 'manual') status = brokenFixed ? 200 : 500;
+  else if (jobOf(hit).startsWith(BROKEN) && header(hit, 'x-stagger-origin') !== 'manual')
+    status = brokenFixed ? 200 : 500;
   if (status === 200 && isScheduled(hit)) succeeded.add(jobOf(hit));
   return status;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -90,11 +115,16 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
 }
 
 /** A call that retries while serverless-offline answers with a Lambda timeout (a first load that took too long). */
-async function warmCall(dev: DevStack, path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+async function warmCall(
+  dev: DevStack,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: unknown }> {
   for (let attempt = 1; ; attempt++) {
     const res = await dev.admin(path, init);
     const text = await res.text();
-    if (!text.includes('LambdaTimeoutError') || attempt === 3) return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+    if (!text.includes('LambdaTimeoutError') || attempt === 3)
+      return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
   }
 }
 
@@ -135,19 +165,42 @@ describe('the pipeline through serverless-offline', () => {
     // starts one instance per concurrent call. Whole-second delivery sends a few jobs at once: warm several workers
     // with signed deliveries for a user that does not exist (skipped by the worker: no target call, no limit used).
     const qstash = new QStashClient({ baseUrl: stack.broker, token: LOCAL_DEFAULTS.qstashToken });
-    const warmJobs = Array.from({ length: WARM_WORKERS }, (_, i) => `hourly_health_check:warm-up-${i}:warm-up`);
+    const warmJobs = Array.from(
+      { length: WARM_WORKERS },
+      (_, i) => `hourly_health_check:warm-up-${i}:warm-up`,
+    );
     await qstash.batchJSON(
       warmJobs.map((jobId) => {
         const [taskId, userId, period] = jobId.split(':') as [string, string, string];
-        const body = { v: 1, jobId, taskId, userId, periodKey: period, notBefore: Date.now(), origin: 'manual', backfilled: false, deferrals: 0 };
+        const body = {
+          v: 1,
+          jobId,
+          taskId,
+          userId,
+          periodKey: period,
+          notBefore: Date.now(),
+          origin: 'manual',
+          backfilled: false,
+          deferrals: 0,
+        };
         return { url: `${stack.api}/internal/jobs`, body, retries: 0 };
       }),
     );
 
     // Meanwhile, the demo data (user1..user4) and load users, as `npm run seed` writes them.
-    const seedEnv = { PATH: process.env['PATH'] ?? '', UPSTASH_REDIS_REST_URL: stack.bridge, UPSTASH_REDIS_REST_TOKEN: LOCAL_DEFAULTS.redisToken };
-    const seeded = await run('node_modules/.bin/tsx', ['scripts/seed.ts', '--users', String(LOAD_USERS), '--catalog', catalogPath], { env: seedEnv });
-    expect(seeded.stdout).toContain('user1 (Europe/London): hourly_data_sync, hourly_cache_refresh, hourly_health_check');
+    const seedEnv = {
+      PATH: process.env['PATH'] ?? '',
+      UPSTASH_REDIS_REST_URL: stack.bridge,
+      UPSTASH_REDIS_REST_TOKEN: LOCAL_DEFAULTS.redisToken,
+    };
+    const seeded = await run(
+      'node_modules/.bin/tsx',
+      ['scripts/seed.ts', '--users', String(LOAD_USERS), '--catalog', catalogPath],
+      { env: seedEnv },
+    );
+    expect(seeded.stdout).toContain(
+      'user1 (Europe/London): hourly_data_sync, hourly_cache_refresh, hourly_health_check',
+    );
 
     // What is due, from the users themselves: enabled users with the task enabled.
     const userIds = (await redis.zrange<string[]>(keys.users, 0, -1)).map(String);
@@ -174,14 +227,27 @@ describe('the pipeline through serverless-offline', () => {
     expect(warmScheduler).toMatchObject({ status: 200, body: { claimed: 0 } });
     expect((await warmCall(stack, '/v1/jobs/hourly_data_sync:user1:warm-up')).status).toBe(404);
     expect((await warmCall(stack, '/v1/dead-letters')).status).toBe(200);
-    expect((await warmCall(stack, '/v1/dead-letters/hourly_data_sync:user1:warm-up/replay', { method: 'POST' })).status).toBe(404);
-    if (Date.now() > dueAt - 2_000) throw new Error(`warm-up and seeding took past the due minute (${LEAD_MS} ms lead): machine too busy`);
+    expect(
+      (await warmCall(stack, '/v1/dead-letters/hourly_data_sync:user1:warm-up/replay', { method: 'POST' }))
+        .status,
+    ).toBe(404);
+    if (Date.now() > dueAt - 2_000)
+      throw new Error(`warm-up and seeding took past the due minute (${LEAD_MS} ms lead): machine too busy`);
 
     // The period is reached by the explicit now, ahead of the real clock.
     await sleep(dueAt - 2_000 - Date.now());
-    const runRes = await stack.admin('/v1/scheduler/run', { method: 'POST', body: JSON.stringify({ now: new Date(dueAt).toISOString() }) });
+    const runRes = await stack.admin('/v1/scheduler/run', {
+      method: 'POST',
+      body: JSON.stringify({ now: new Date(dueAt).toISOString() }),
+    });
     expect(runRes.status).toBe(200);
-    const summary = (await runRes.json()) as { now: string; claimed: number; published: number; done: number; slots: { slot: string }[] };
+    const summary = (await runRes.json()) as {
+      now: string;
+      claimed: number;
+      published: number;
+      done: number;
+      slots: { slot: string }[];
+    };
     expect(Date.now()).toBeLessThan(dueAt);
     expect(summary).toMatchObject({ claimed: 3, done: 3 });
     // The explicit now, and the clock it starts runs on in real time while the tick works.
@@ -201,7 +267,11 @@ describe('the pipeline through serverless-offline', () => {
     const window = new Map<HourlyTask, { startAt: number; windowMs: number }>();
     for (const [task, slot] of slots) {
       const [taskId, group, period] = slot.split(':') as [string, string, string];
-      const h = await redis.hmget<Record<string, unknown>>(keys.slot(taskId, group, period), 'startAt', 'windowMs');
+      const h = await redis.hmget<Record<string, unknown>>(
+        keys.slot(taskId, group, period),
+        'startAt',
+        'windowMs',
+      );
       window.set(task, { startAt: Number(h?.['startAt']), windowMs: Number(h?.['windowMs']) });
     }
     const longest = Math.max(...[...window.values()].map((w) => w.startAt + w.windowMs));
@@ -209,7 +279,16 @@ describe('the pipeline through serverless-offline', () => {
     // Wait for every job to settle: a success at the target, or (the broken one) a dead letter.
     const deadLetter = await until('every job to settle', longest - Date.now() + 30_000, async () => {
       if (!expectedJobs.every((j) => j === brokenJob || succeeded.has(j))) return undefined;
-      const list = (await (await stack.admin('/v1/dead-letters')).json()) as { items: { id: string; jobId: string; attempts: number; lastStatus: number; reason: string; qstashDlqId?: string }[] };
+      const list = (await (await stack.admin('/v1/dead-letters')).json()) as {
+        items: {
+          id: string;
+          jobId: string;
+          attempts: number;
+          lastStatus: number;
+          reason: string;
+          qstashDlqId?: string;
+        }[];
+      };
       return list.items.find((d) => d.jobId === brokenJob);
     });
     const finishedAt = Date.now();
@@ -222,21 +301,28 @@ describe('the pipeline through serverless-offline', () => {
     for (const [job, hits] of callsPerJob) {
       const expectedCalls = job === flakyJob || job === brokenJob ? 4 : 1;
       expect(hits.length, job).toBe(expectedCalls);
-      expect(hits.map((h) => header(h, 'x-stagger-attempt')), job).toEqual(Array.from({ length: expectedCalls }, (_, i) => String(i + 1)));
+      expect(
+        hits.map((h) => header(h, 'x-stagger-attempt')),
+        job,
+      ).toEqual(Array.from({ length: expectedCalls }, (_, i) => String(i + 1)));
     }
 
     // None before its notBefore (the job hash keeps the first planned time). A job the limiter never deferred starts
     // within QStash's whole second (plus the broker's poll); a deferred one when its limit has room again.
     const planned = new Map<string, number>();
     const deferrals = new Map<string, number>();
-    const stored = await Promise.all(expectedJobs.map((j) => redis.hmget<Record<string, unknown>>(keys.job(j), 'notBefore', 'deferrals')));
+    const stored = await Promise.all(
+      expectedJobs.map((j) => redis.hmget<Record<string, unknown>>(keys.job(j), 'notBefore', 'deferrals')),
+    );
     expectedJobs.forEach((j, i) => {
       planned.set(j, Number(stored[i]?.['notBefore']));
       deferrals.set(j, Number(stored[i]?.['deferrals'] ?? 0));
     });
     const lateness = expectedJobs.map((j) => callsPerJob.get(j)![0]!.at - planned.get(j)!);
     expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0);
-    const onTime = expectedJobs.filter((j) => deferrals.get(j) === 0).map((j) => callsPerJob.get(j)![0]!.at - planned.get(j)!);
+    const onTime = expectedJobs
+      .filter((j) => deferrals.get(j) === 0)
+      .map((j) => callsPerJob.get(j)![0]!.at - planned.get(j)!);
     expect(onTime.length).toBeGreaterThan(expectedJobs.length / 2);
     // A burst larger than the warm instances costs one serverless-offline load (seconds) to a job or two.
     expect(quantile(onTime, 0.9)).toBeLessThan(1_600);
@@ -247,13 +333,22 @@ describe('the pipeline through serverless-offline', () => {
     for (const [task, users] of due) {
       const w = window.get(task)!;
       const jobs = users.map((u) => `${task}:${u}:${periodKey}`);
-      const plannedSpread = spreadOf(jobs.map((j) => planned.get(j)!), w.startAt, w.windowMs);
-      const actualSpread = spreadOf(jobs.map((j) => callsPerJob.get(j)![0]!.at), w.startAt, w.windowMs);
+      const plannedSpread = spreadOf(
+        jobs.map((j) => planned.get(j)!),
+        w.startAt,
+        w.windowMs,
+      );
+      const actualSpread = spreadOf(
+        jobs.map((j) => callsPerJob.get(j)![0]!.at),
+        w.startAt,
+        w.windowMs,
+      );
       report[task] = { planned: plannedSpread, actual: actualSpread };
       expect(w.startAt - dueAt).toBeGreaterThanOrEqual(0);
       expect(w.startAt - dueAt).toBeLessThan(1_000);
       expect(plannedSpread.n).toBe(users.length);
-      for (const edge of [plannedSpread.headMs, plannedSpread.tailMs]) expect(edge).toBeLessThanOrEqual(2 * plannedSpread.stepMs);
+      for (const edge of [plannedSpread.headMs, plannedSpread.tailMs])
+        expect(edge).toBeLessThanOrEqual(2 * plannedSpread.stepMs);
       expect(plannedSpread.maxGapMs).toBeLessThanOrEqual(2 * plannedSpread.stepMs + 1);
       expect(actualSpread.headMs).toBeGreaterThanOrEqual(0);
       expect(actualSpread.headMs).toBeLessThanOrEqual(2 * actualSpread.stepMs + 1_500);
@@ -266,42 +361,76 @@ describe('the pipeline through serverless-offline', () => {
     }
     // The data-sync slot was stretched to fit its own limit: N per (1 s + the 250 ms guard) at 2, with 2% slack.
     const sync = window.get('hourly_data_sync')!;
-    expect(sync.windowMs).toBe(Math.max(SPREAD_S.hourly_data_sync * 1000, Math.ceil((1.02 * due.get('hourly_data_sync')!.length * 1250) / 2)));
+    expect(sync.windowMs).toBe(
+      Math.max(
+        SPREAD_S.hourly_data_sync * 1000,
+        Math.ceil((1.02 * due.get('hourly_data_sync')!.length * 1250) / 2),
+      ),
+    );
 
     // No limit exceeded in any sliding window, counting every call the worker made (retries, warm-ups included).
     const limited: Record<string, TargetHit[]> = { global: target.hits };
     for (const [name] of Object.entries(LIMITS)) {
       if (name === 'global') continue;
-      limited[name] = target.hits.filter((h) => HOURLY[jobOf(h).split(':')[0] as HourlyTask]?.some((l: string) => l === name));
+      limited[name] = target.hits.filter((h) =>
+        HOURLY[jobOf(h).split(':')[0] as HourlyTask]?.some((l: string) => l === name),
+      );
     }
     const busiest: Record<string, { count: number; limit: number }> = {};
     for (const [name, hits] of Object.entries(limited)) {
       const rule = LIMITS[name as keyof typeof LIMITS];
-      const max = maxInSlidingWindow(hits.map((h) => h.at), rule.windowMs);
+      const max = maxInSlidingWindow(
+        hits.map((h) => h.at),
+        rule.windowMs,
+      );
       busiest[name] = { count: max.count, limit: rule.limit };
       expect(max.count, `${name} at ${new Date(max.at).toISOString()}`).toBeLessThanOrEqual(rule.limit);
     }
 
     // Fails three times, then succeeds: one job, attempt 4.
-    const flaky = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(flakyJob)}`)).json()) as Record<string, unknown>;
+    const flaky = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(flakyJob)}`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(flaky).toMatchObject({ state: 'succeeded', attempts: 4, lastStatus: 200 });
-    expect(callsPerJob.get(flakyJob)!.map((h) => h.at >= planned.get(flakyJob)!)).toEqual([true, true, true, true]);
+    expect(callsPerJob.get(flakyJob)!.map((h) => h.at >= planned.get(flakyJob)!)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
 
     // Always fails: a dead letter with its last error; QStash's own DLQ copy is gone; replayed once fixed, it succeeds.
-    expect(deadLetter).toMatchObject({ id: brokenJob, attempts: 4, lastStatus: 500, reason: 'retries_exhausted' });
+    expect(deadLetter).toMatchObject({
+      id: brokenJob,
+      attempts: 4,
+      lastStatus: 500,
+      reason: 'retries_exhausted',
+    });
     await until("QStash's DLQ copy to go", 10_000, async () =>
-      (await qstash.dlq.listMessages()).messages.some((m) => m.dlqId === deadLetter.qstashDlqId) ? undefined : true,
+      (await qstash.dlq.listMessages()).messages.some((m) => m.dlqId === deadLetter.qstashDlqId)
+        ? undefined
+        : true,
     );
-    expect((await (await stack.admin(`/v1/jobs/${encodeURIComponent(brokenJob)}`)).json()) as object).toMatchObject({ state: 'dead' });
+    expect(
+      (await (await stack.admin(`/v1/jobs/${encodeURIComponent(brokenJob)}`)).json()) as object,
+    ).toMatchObject({ state: 'dead' });
     brokenFixed = true;
-    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(deadLetter.id)}/replay`, { method: 'POST' });
+    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(deadLetter.id)}/replay`, {
+      method: 'POST',
+    });
     expect(replay.status).toBe(202);
     const replayed = await until('the replay to succeed', 20_000, async () => {
-      const job = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(brokenJob)}`)).json()) as Record<string, unknown>;
+      const job = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(brokenJob)}`)).json()) as Record<
+        string,
+        unknown
+      >;
       return job['state'] === 'succeeded' ? job : undefined;
     });
     expect(replayed).toMatchObject({ origin: 'replay', replays: 1, attempts: 1, lastStatus: 200 });
-    const replayCalls = target.hits.filter((h) => jobOf(h) === brokenJob && header(h, 'x-stagger-origin') === 'replay');
+    const replayCalls = target.hits.filter(
+      (h) => jobOf(h) === brokenJob && header(h, 'x-stagger-origin') === 'replay',
+    );
     expect(replayCalls.map((h) => h.at >= finishedAt)).toEqual([true]);
     const after = (await (await stack.admin('/v1/dead-letters')).json()) as { items: { jobId: string }[] };
     expect(after.items.map((d) => d.jobId)).not.toContain(brokenJob);
@@ -314,7 +443,12 @@ describe('the pipeline through serverless-offline', () => {
         {
           jobs: expectedJobs.length,
           published: summary.published,
-          latenessMs: { min: Math.min(...lateness), p50: quantile(lateness, 0.5), p90: quantile(lateness, 0.9), max: Math.max(...lateness) },
+          latenessMs: {
+            min: Math.min(...lateness),
+            p50: quantile(lateness, 0.5),
+            p90: quantile(lateness, 0.9),
+            max: Math.max(...lateness),
+          },
           neverDeferredLatenessMs: { n: onTime.length, p50: quantile(onTime, 0.5), max: Math.max(...onTime) },
           deferralsMax: Math.max(...deferrals.values()),
           spread: report,

@@ -40,9 +40,18 @@ async function distinctFreePorts<K extends string>(names: readonly K[]): Promise
 }
 
 export async function startDevStack(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<DevStack> {
-  const ports = await distinctFreePorts(['REDIS_PORT', 'BRIDGE_PORT', 'BROKER_PORT', 'TARGET_PORT', 'OFFLINE_HTTP_PORT', 'OFFLINE_LAMBDA_PORT']);
+  const ports = await distinctFreePorts([
+    'REDIS_PORT',
+    'BRIDGE_PORT',
+    'BROKER_PORT',
+    'TARGET_PORT',
+    'OFFLINE_HTTP_PORT',
+    'OFFLINE_LAMBDA_PORT',
+  ]);
   const base: NodeJS.ProcessEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !INHERITED_PREFIXES.some((p) => k.startsWith(p)) && k !== 'REDIS_URL'),
+    Object.entries(process.env).filter(
+      ([k]) => !INHERITED_PREFIXES.some((p) => k.startsWith(p)) && k !== 'REDIS_URL',
+    ),
   );
   const cwd = process.cwd();
   let out = '';
@@ -62,7 +71,8 @@ export async function startDevStack(env: Record<string, string> = {}, timeoutMs 
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
   const stop = async (graceMs = 15_000) => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+      return child.exitCode;
     child.kill('SIGINT');
     const timer = setTimeout(() => {
       try {

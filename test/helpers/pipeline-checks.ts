@@ -1,7 +1,10 @@
 // Measurements for the end-to-end pipeline test: how evenly starts are spread, and the busiest sliding window.
 
 /** The most values (ms) inside any half-open window [t, t + windowMs). */
-export function maxInSlidingWindow(times: readonly number[], windowMs: number): { count: number; at: number } {
+export function maxInSlidingWindow(
+  times: readonly number[],
+  windowMs: number,
+): { count: number; at: number } {
   const sorted = [...times].sort((a, b) => a - b);
   let best = { count: 0, at: Number.NaN };
   let end = 0;

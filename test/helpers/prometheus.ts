@@ -6,7 +6,10 @@ export interface Scrape {
   /** The value of one counter or gauge series (exact label match), or undefined. */
   value(name: string, labels?: Record<string, string>): number | undefined;
   /** One histogram series: cumulative buckets by `le`, count and sum. */
-  histogram(name: string, labels?: Record<string, string>): { buckets: Record<string, number>; count: number; sum: number } | undefined;
+  histogram(
+    name: string,
+    labels?: Record<string, string>,
+  ): { buckets: Record<string, number>; count: number; sum: number } | undefined;
 }
 
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string>) => {
@@ -32,9 +35,13 @@ export function readScrape(text: string): Scrape {
       // parse-prometheus-text-format 1.1 merges the series of a labelled histogram into one and drops their
       // _sum/_count: parse this one series alone, its labels removed, as the parser handles that shape.
       const inner = labelText(labels);
-      const lines = text.split('\n').filter((l) => l.startsWith(`${name}_`) && (inner === '' || l.includes(`{${inner}`)));
+      const lines = text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}_`) && (inner === '' || l.includes(`{${inner}`)));
       if (lines.length === 0) return undefined;
-      const stripped = lines.map((l) => (inner === '' ? l : l.replace(`{${inner},`, '{').replace(`{${inner}}`, '')));
+      const stripped = lines.map((l) =>
+        inner === '' ? l : l.replace(`{${inner},`, '{').replace(`{${inner}}`, ''),
+      );
       const [family] = parsePrometheusTextFormat([`# TYPE ${name} histogram`, ...stripped, ''].join('\n'));
       const sample = family?.metrics[0];
       if (!sample?.buckets) return undefined;

@@ -53,10 +53,17 @@ export function writeSchedulerCatalog(limits: Record<string, string>, tasks: Sch
   return { path, tasks: schedulableTasks(parseCatalog(text)) };
 }
 
-export const userIds = (n: number, label = 'user') => Array.from({ length: n }, (_, i) => `${label}-${String(i).padStart(6, '0')}`);
+export const userIds = (n: number, label = 'user') =>
+  Array.from({ length: n }, (_, i) => `${label}-${String(i).padStart(6, '0')}`);
 
 /** Indexes `ids` under (task, group) the way the preferences store does (zset score 0, idxzones count). */
-export async function seedIndex(stack: TestStack, prefix: string, taskId: string, ids: string[], group = '_') {
+export async function seedIndex(
+  stack: TestStack,
+  prefix: string,
+  taskId: string,
+  ids: string[],
+  group = '_',
+) {
   const keys = keysFor(prefix);
   const p = stack.redis.pipeline();
   for (let i = 0; i < ids.length; i += 500) {
@@ -91,11 +98,16 @@ export class RecordingPublisher implements FanOutPublisher {
   }
 }
 
-
 /** Scheduler deps over the stack's Redis and broker, under their own key prefix, with a fixed clock. */
 export function testDeps(
   stack: TestStack,
-  opts: { prefix: string; tasks: SchedulerDeps['tasks']; now: number; publisher?: FanOutPublisher; settings?: Partial<SchedulerSettings> },
+  opts: {
+    prefix: string;
+    tasks: SchedulerDeps['tasks'];
+    now: number;
+    publisher?: FanOutPublisher;
+    settings?: Partial<SchedulerSettings>;
+  },
 ): SchedulerDeps & { recorder: RecordingPublisher } {
   const recorder =
     opts.publisher instanceof RecordingPublisher
@@ -126,7 +138,10 @@ export interface StoredJob {
 
 /** Job messages the broker holds (waiting or in flight) for a task, as it stored them after deduplication. */
 export async function brokerJobs(stack: TestStack, taskId: string): Promise<StoredJob[]> {
-  const [due, inflight] = await Promise.all([stack.redis.zrange<string[]>('qstash:due', 0, -1), stack.redis.zrange<string[]>('qstash:inflight', 0, -1)]);
+  const [due, inflight] = await Promise.all([
+    stack.redis.zrange<string[]>('qstash:due', 0, -1),
+    stack.redis.zrange<string[]>('qstash:inflight', 0, -1),
+  ]);
   const ids = [...new Set([...due, ...inflight].map(String))];
   const specs = await Promise.all(ids.map((id) => stack.redis.hget<unknown>(`qstash:m:${id}`, 'spec')));
   const out: StoredJob[] = [];

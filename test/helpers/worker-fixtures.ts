@@ -49,13 +49,23 @@ export function writeCatalog(limits: Record<string, string>, tasks: TestTask[]):
   return path;
 }
 
-export async function seedUser(stack: TestStack, userId: string, tasks: Record<string, Record<string, string | number>>) {
+export async function seedUser(
+  stack: TestStack,
+  userId: string,
+  tasks: Record<string, Record<string, string | number>>,
+) {
   const prefs = new PreferencesStore(stack.redis, keysFor(stack.prefix));
   await prefs.upsertUser({ id: userId, zone: 'UTC', enabled: true, labels: {} });
-  for (const [taskId, params] of Object.entries(tasks)) await prefs.enableTask(userId, taskId, params, 'fixed');
+  for (const [taskId, params] of Object.entries(tasks))
+    await prefs.enableTask(userId, taskId, params, 'fixed');
 }
 
-export function jobMessage(taskId: string, userId: string, periodKey: string, over: Partial<JobMessage> = {}): JobMessage {
+export function jobMessage(
+  taskId: string,
+  userId: string,
+  periodKey: string,
+  over: Partial<JobMessage> = {},
+): JobMessage {
   return {
     v: 1,
     jobId: `${taskId}:${userId}:${periodKey}`,
@@ -71,7 +81,11 @@ export function jobMessage(taskId: string, userId: string, periodKey: string, ov
 }
 
 /** Publishes through the stack's broker exactly as the scheduler does. */
-export async function publishJob(stack: TestStack, m: JobMessage, opts: { dedupId?: string; retries?: number } = {}) {
+export async function publishJob(
+  stack: TestStack,
+  m: JobMessage,
+  opts: { dedupId?: string; retries?: number } = {},
+) {
   const res = await stack.qstash.publishJSON({
     url: `${stack.api.url}/internal/jobs`,
     body: m,
@@ -85,7 +99,13 @@ export async function publishJob(stack: TestStack, m: JobMessage, opts: { dedupI
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 /** An Upstash-Signature JWT written independently of the broker: HS256 over the claims QStash documents. */
-export function signQStash(opts: { key?: string; url: string; body: string; nowS?: number; expS?: number }): string {
+export function signQStash(opts: {
+  key?: string;
+  url: string;
+  body: string;
+  nowS?: number;
+  expS?: number;
+}): string {
   const now = opts.nowS ?? Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const payload = b64url(
@@ -99,7 +119,9 @@ export function signQStash(opts: { key?: string; url: string; body: string; nowS
       body: createHash('sha256').update(opts.body).digest('base64url'),
     }),
   );
-  const sig = createHmac('sha256', opts.key ?? TEST_KEYS.currentSigningKey).update(`${header}.${payload}`).digest('base64url');
+  const sig = createHmac('sha256', opts.key ?? TEST_KEYS.currentSigningKey)
+    .update(`${header}.${payload}`)
+    .digest('base64url');
   return `${header}.${payload}.${sig}`;
 }
 
@@ -108,11 +130,20 @@ export async function deliverSigned(
   stack: TestStack,
   path: string,
   body: string,
-  opts: { key?: string; signedUrl?: string; signedBody?: string; retried?: number; messageId?: string; signature?: string | null } = {},
+  opts: {
+    key?: string;
+    signedUrl?: string;
+    signedBody?: string;
+    retried?: number;
+    messageId?: string;
+    signature?: string | null;
+  } = {},
 ): Promise<Response> {
   const url = `${stack.api.url}${path}`;
   const signature =
-    opts.signature === undefined ? signQStash({ key: opts.key, url: opts.signedUrl ?? url, body: opts.signedBody ?? body }) : opts.signature;
+    opts.signature === undefined
+      ? signQStash({ key: opts.key, url: opts.signedUrl ?? url, body: opts.signedBody ?? body })
+      : opts.signature;
   return fetch(url, {
     method: 'POST',
     headers: {

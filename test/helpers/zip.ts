@@ -22,7 +22,8 @@ export function readZip(path: string): Map<string, Buffer> {
   let at = zip.readUInt32LE(end + 16);
   const entries = new Map<string, Buffer>();
   for (let n = 0; n < count; n++) {
-    if (zip.readUInt32LE(at) !== CENTRAL_DIRECTORY_ENTRY) throw new Error(`${path}: bad central directory at ${at}`);
+    if (zip.readUInt32LE(at) !== CENTRAL_DIRECTORY_ENTRY)
+      throw new Error(`${path}: bad central directory at ${at}`);
     const method = zip.readUInt16LE(at + 10);
     const compressed = zip.readUInt32LE(at + 20);
     const nameLength = zip.readUInt16LE(at + 28);
@@ -30,7 +31,8 @@ export function readZip(path: string): Map<string, Buffer> {
     const local = zip.readUInt32LE(at + 42);
     const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
     at += 46 + skip;
-    if (zip.readUInt32LE(local) !== LOCAL_FILE_HEADER) throw new Error(`${path}: bad local header for ${name}`);
+    if (zip.readUInt32LE(local) !== LOCAL_FILE_HEADER)
+      throw new Error(`${path}: bad local header for ${name}`);
     const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const data = zip.subarray(dataAt, dataAt + compressed);
     if (method !== 0 && method !== 8) throw new Error(`${path}: ${name} uses compression method ${method}`);

@@ -15,7 +15,12 @@ let raw: Redis;
 beforeAll(async () => {
   // monthly_cleanup is switched off by the deployment's environment, as an operator would.
   stack = await startStack({ env: { STAGGER_DISABLED_TASKS: 'monthly_cleanup' } });
-  raw = new Redis({ url: stack.bridge.url, token: TEST_KEYS.redisToken, retry: false, automaticDeserialization: false });
+  raw = new Redis({
+    url: stack.bridge.url,
+    token: TEST_KEYS.redisToken,
+    retry: false,
+    automaticDeserialization: false,
+  });
 });
 
 afterAll(async () => {
@@ -25,7 +30,11 @@ afterAll(async () => {
 const put = (path: string, body?: unknown) =>
   stack.admin(path, { method: 'PUT', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
-async function expectError(res: Response, status: number, code: string): Promise<{ path: string; message: string }[]> {
+async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<{ path: string; message: string }[]> {
   const text = await res.text();
   expect(res.status, text).toBe(status);
   expect(text).not.toMatch(/stack|at .*\.ts:\d+/);
@@ -42,13 +51,18 @@ const unchanged = async <T>(fn: () => Promise<T>): Promise<T> => {
   return out;
 };
 
-const concrete = (path: string) => path.replace('{userId}', 'auth_user').replace('{taskId}', 'daily_user_report');
+const concrete = (path: string) =>
+  path.replace('{userId}', 'auth_user').replace('{taskId}', 'daily_user_report');
 
 describe('admin API', () => {
   it('refuses every admin route without a key or with a wrong key, before looking at the input', async () => {
     await put('/v1/users/auth_user', { zone: 'UTC' });
     for (const route of Object.values(ADMIN_ROUTES)) {
-      const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: TEST_KEYS.adminKey }];
+      const attempts: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer wrong-key-0123456789' },
+        { authorization: TEST_KEYS.adminKey },
+      ];
       for (const headers of attempts) {
         await unchanged(async () => {
           // Invalid bodies and queries too: auth comes first, so they must still be 401.
@@ -67,7 +81,13 @@ describe('admin API', () => {
     const created = await put('/v1/users/crud.user@x', { zone: 'Europe/London', labels: { plan: 'pro' } });
     expect(created.status).toBe(201);
     const user = (await created.json()) as Record<string, unknown>;
-    expect(user).toMatchObject({ id: 'crud.user@x', zone: 'Europe/London', enabled: true, labels: { plan: 'pro' }, tasks: [] });
+    expect(user).toMatchObject({
+      id: 'crud.user@x',
+      zone: 'Europe/London',
+      enabled: true,
+      labels: { plan: 'pro' },
+      tasks: [],
+    });
     expect(Date.parse(user['createdAt'] as string)).toBeGreaterThan(0);
 
     const replaced = await put('/v1/users/crud.user@x', { zone: 'Asia/Kolkata', enabled: false });
@@ -78,7 +98,10 @@ describe('admin API', () => {
     expect(got.status).toBe(200);
     expect(await got.json()).toMatchObject({ id: 'crud.user@x', zone: 'Asia/Kolkata', enabled: false });
 
-    const list = (await (await stack.admin('/v1/users?limit=1000')).json()) as { users: { id: string }[]; nextCursor: null };
+    const list = (await (await stack.admin('/v1/users?limit=1000')).json()) as {
+      users: { id: string }[];
+      nextCursor: null;
+    };
     expect(list.users.map((u) => u.id)).toContain('crud.user@x');
     expect(list.nextCursor).toBeNull();
 
@@ -110,13 +133,29 @@ describe('admin API', () => {
   it('answers 400 naming each bad field, and writes nothing', async () => {
     await put('/v1/users/valid_user', { zone: 'UTC' });
     const cases: [string, RequestInit, string[]][] = [
-      ['/v1/users/valid_user', { method: 'PUT', body: JSON.stringify({ zone: 'Mars/Olympus' }) }, ['body.zone']],
-      ['/v1/users/valid_user', { method: 'PUT', body: JSON.stringify({ zone: 'europe/london' }) }, ['body.zone']],
-      ['/v1/users/valid_user', { method: 'PUT', body: JSON.stringify({ zone: 'UTC', enabled: 'yes' }) }, ['body.enabled']],
+      [
+        '/v1/users/valid_user',
+        { method: 'PUT', body: JSON.stringify({ zone: 'Mars/Olympus' }) },
+        ['body.zone'],
+      ],
+      [
+        '/v1/users/valid_user',
+        { method: 'PUT', body: JSON.stringify({ zone: 'europe/london' }) },
+        ['body.zone'],
+      ],
+      [
+        '/v1/users/valid_user',
+        { method: 'PUT', body: JSON.stringify({ zone: 'UTC', enabled: 'yes' }) },
+        ['body.enabled'],
+      ],
       ['/v1/users/valid_user', { method: 'PUT', body: JSON.stringify({ zone: 'UTC', extra: 1 }) }, ['body']],
       ['/v1/users/valid_user', { method: 'PUT', body: '{"zone":' }, ['body']],
       ['/v1/users/valid_user', { method: 'PUT' }, ['body']],
-      ['/v1/users/bad%20id', { method: 'PUT', body: JSON.stringify({ zone: 'Nowhere' }) }, ['path.userId', 'body.zone']],
+      [
+        '/v1/users/bad%20id',
+        { method: 'PUT', body: JSON.stringify({ zone: 'Nowhere' }) },
+        ['path.userId', 'body.zone'],
+      ],
       [`/v1/users/${'x'.repeat(129)}`, {}, ['path.userId']],
       ['/v1/users?limit=0', {}, ['query.limit']],
       ['/v1/users?limit=1001', {}, ['query.limit']],
@@ -124,28 +163,59 @@ describe('admin API', () => {
       ['/v1/users?cursor=a%20b', {}, ['query.cursor']],
       ['/v1/users?page=2', {}, ['query']],
       ['/v1/users/valid_user/tasks/Bad-Task', { method: 'PUT' }, ['path.taskId']],
-      ['/v1/users/valid_user/tasks/daily_user_report', { method: 'PUT', body: JSON.stringify({ params: { a: { b: 1 } } }) }, ['body.params.a']],
-      ['/v1/users/valid_user/tasks/daily_user_report', { method: 'PUT', body: JSON.stringify({ params: [1] }) }, ['body.params']],
-      ['/v1/users/valid_user/tasks/daily_user_report', { method: 'PUT', body: JSON.stringify({ params: { s: 'x'.repeat(1025) } }) }, ['body.params.s']],
+      [
+        '/v1/users/valid_user/tasks/daily_user_report',
+        { method: 'PUT', body: JSON.stringify({ params: { a: { b: 1 } } }) },
+        ['body.params.a'],
+      ],
+      [
+        '/v1/users/valid_user/tasks/daily_user_report',
+        { method: 'PUT', body: JSON.stringify({ params: [1] }) },
+        ['body.params'],
+      ],
+      [
+        '/v1/users/valid_user/tasks/daily_user_report',
+        { method: 'PUT', body: JSON.stringify({ params: { s: 'x'.repeat(1025) } }) },
+        ['body.params.s'],
+      ],
       ['/v1/users/valid_user/tasks/daily_user_report', { method: 'DELETE', body: '{}' }, ['body']],
       ['/v1/task-types/daily_user_report/pause', { method: 'POST', body: '{"now":true}' }, ['body']],
     ];
     for (const [path, init, fields] of cases) {
       await unchanged(async () => {
         const details = await expectError(await stack.admin(path, init), 400, 'validation_failed');
-        expect(details.map((d) => d.path), `${init.method ?? 'GET'} ${path}`).toEqual(expect.arrayContaining(fields));
+        expect(
+          details.map((d) => d.path),
+          `${init.method ?? 'GET'} ${path}`,
+        ).toEqual(expect.arrayContaining(fields));
       });
     }
-    const big = { zone: 'UTC', labels: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, 'v'.repeat(250)])) };
-    await unchanged(async () => expectError(await put('/v1/users/valid_user', { ...big, pad: 'x'.repeat(9000) }), 413, 'payload_too_large'));
+    const big = {
+      zone: 'UTC',
+      labels: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, 'v'.repeat(250)])),
+    };
+    await unchanged(async () =>
+      expectError(
+        await put('/v1/users/valid_user', { ...big, pad: 'x'.repeat(9000) }),
+        413,
+        'payload_too_large',
+      ),
+    );
   });
 
   it('enables and disables task types for a user, idempotently, with 404 and 409 where they belong', async () => {
     await put('/v1/users/tasker', { zone: 'Asia/Kolkata' });
     const first = await put('/v1/users/tasker/tasks/daily_user_report', { params: { lang: 'en', n: 3 } });
     expect(first.status).toBe(201);
-    expect(await first.json()).toEqual({ userId: 'tasker', taskId: 'daily_user_report', params: { lang: 'en', n: 3 }, outcome: 'enabled' });
-    const again = await unchanged(() => put('/v1/users/tasker/tasks/daily_user_report', { params: { lang: 'en', n: 3 } }));
+    expect(await first.json()).toEqual({
+      userId: 'tasker',
+      taskId: 'daily_user_report',
+      params: { lang: 'en', n: 3 },
+      outcome: 'enabled',
+    });
+    const again = await unchanged(() =>
+      put('/v1/users/tasker/tasks/daily_user_report', { params: { lang: 'en', n: 3 } }),
+    );
     expect(again.status).toBe(200);
     expect(((await again.json()) as { outcome: string }).outcome).toBe('unchanged');
     expect((await put('/v1/users/tasker/tasks/weekly_backup')).status).toBe(201);
@@ -157,21 +227,33 @@ describe('admin API', () => {
       await expectError(await put('/v1/users/tasker/tasks/no_such_task'), 404, 'not_found');
       await expectError(await put('/v1/users/nobody/tasks/daily_user_report'), 404, 'not_found');
       await expectError(await put('/v1/users/tasker/tasks/monthly_cleanup'), 409, 'conflict');
-      await expectError(await stack.admin('/v1/users/tasker/tasks/no_such_task', { method: 'DELETE' }), 404, 'not_found');
+      await expectError(
+        await stack.admin('/v1/users/tasker/tasks/no_such_task', { method: 'DELETE' }),
+        404,
+        'not_found',
+      );
       await expectError(await stack.admin('/v1/users/nobody/tasks', {}), 404, 'not_found');
     });
 
     expect((await stack.admin('/v1/task-types/weekly_analytics/pause', { method: 'POST' })).status).toBe(200);
-    await unchanged(async () => expectError(await put('/v1/users/tasker/tasks/weekly_analytics'), 409, 'conflict'));
-    expect(await (await stack.admin('/v1/task-types/weekly_analytics/resume', { method: 'POST' })).json()).toEqual({
+    await unchanged(async () =>
+      expectError(await put('/v1/users/tasker/tasks/weekly_analytics'), 409, 'conflict'),
+    );
+    expect(
+      await (await stack.admin('/v1/task-types/weekly_analytics/resume', { method: 'POST' })).json(),
+    ).toEqual({
       id: 'weekly_analytics',
       paused: false,
       changed: true,
     });
     expect((await put('/v1/users/tasker/tasks/weekly_analytics')).status).toBe(201);
 
-    expect((await stack.admin('/v1/users/tasker/tasks/weekly_analytics', { method: 'DELETE' })).status).toBe(204);
-    expect((await stack.admin('/v1/users/tasker/tasks/weekly_analytics', { method: 'DELETE' })).status).toBe(204);
+    expect((await stack.admin('/v1/users/tasker/tasks/weekly_analytics', { method: 'DELETE' })).status).toBe(
+      204,
+    );
+    expect((await stack.admin('/v1/users/tasker/tasks/weekly_analytics', { method: 'DELETE' })).status).toBe(
+      204,
+    );
     expect(await raw.zrange(`${stack.prefix}idx:weekly_analytics:Asia/Kolkata`, 0, -1)).toEqual([]);
   });
 
@@ -183,13 +265,17 @@ describe('admin API', () => {
     const res = await stack.admin('/v1/users/zoned/tasks');
     const after = Date.now();
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { tasks: { taskId: string; status: string; params: unknown; nextRun: Record<string, string> }[] };
+    const body = (await res.json()) as {
+      tasks: { taskId: string; status: string; params: unknown; nextRun: Record<string, string> }[];
+    };
     const catalog = loadCatalogFileSync('config/tasks.yaml');
     expect(body.tasks.map((t) => t.taskId)).toEqual(['daily_user_report', 'weekly_backup']);
     for (const t of body.tasks) {
       const task = catalog.tasks.find((x) => x.id === t.taskId)!;
       const zone = zoneOf(task, 'Asia/Kolkata');
-      const expected = [before, after].map((now) => new Date(nextDue(task.schedule, now, zone).dueAtMs).toISOString());
+      const expected = [before, after].map((now) =>
+        new Date(nextDue(task.schedule, now, zone).dueAtMs).toISOString(),
+      );
       expect(t.status).toBe('active');
       expect(t.nextRun['zone']).toBe(zone);
       expect(expected).toContain(t.nextRun['dueAt']);
@@ -205,7 +291,9 @@ describe('admin API', () => {
       ['user_disabled', null],
       ['user_disabled', null],
     ]);
-    expect(await raw.zrange(`${stack.prefix}idx:daily_user_report:Asia/Kolkata`, 0, -1)).not.toContain('zoned');
+    expect(await raw.zrange(`${stack.prefix}idx:daily_user_report:Asia/Kolkata`, 0, -1)).not.toContain(
+      'zoned',
+    );
   });
 
   it('shows task types with user counts, zone groups and the paused flag', async () => {
@@ -213,7 +301,10 @@ describe('admin API', () => {
     await put('/v1/users/counter_b', { zone: 'America/New_York' });
     await put('/v1/users/counter_a/tasks/hourly_data_sync');
     await put('/v1/users/counter_b/tasks/hourly_data_sync');
-    const one = (await (await stack.admin('/v1/task-types/hourly_data_sync')).json()) as Record<string, unknown>;
+    const one = (await (await stack.admin('/v1/task-types/hourly_data_sync')).json()) as Record<
+      string,
+      unknown
+    >;
     expect(one).toMatchObject({
       id: 'hourly_data_sync',
       users: 2,
@@ -227,9 +318,14 @@ describe('admin API', () => {
     await stack.admin('/v1/task-types/hourly_data_sync/pause', { method: 'POST' });
     const paused = await stack.admin('/v1/task-types/hourly_data_sync/pause', { method: 'POST' });
     expect(await paused.json()).toEqual({ id: 'hourly_data_sync', paused: true, changed: false });
-    const all = (await (await stack.admin('/v1/task-types')).json()) as { taskTypes: Record<string, unknown>[] };
+    const all = (await (await stack.admin('/v1/task-types')).json()) as {
+      taskTypes: Record<string, unknown>[];
+    };
     expect(all.taskTypes).toHaveLength(10);
-    expect(all.taskTypes.find((t) => t['id'] === 'hourly_data_sync')).toMatchObject({ users: 2, paused: true });
+    expect(all.taskTypes.find((t) => t['id'] === 'hourly_data_sync')).toMatchObject({
+      users: 2,
+      paused: true,
+    });
     expect(all.taskTypes.find((t) => t['id'] === 'monthly_cleanup')).toMatchObject({ enabled: false });
     await stack.admin('/v1/task-types/hourly_data_sync/resume', { method: 'POST' });
     await expectError(await stack.admin('/v1/task-types/nope'), 404, 'not_found');

@@ -14,11 +14,22 @@ let raw: Redis;
 const digest = () => contentDigest(raw, stack.prefix);
 
 const USERS = ['alice', 'bob', '007', 'c.d@e'];
-const TASKS = ['hourly_data_sync', 'daily_user_report', 'weekly_backup', 'monthly_billing', 'monthly_cleanup'];
+const TASKS = [
+  'hourly_data_sync',
+  'daily_user_report',
+  'weekly_backup',
+  'monthly_billing',
+  'monthly_cleanup',
+];
 
 beforeAll(async () => {
   stack = await startStack({ env: { STAGGER_DISABLED_TASKS: 'monthly_cleanup' } });
-  raw = new Redis({ url: stack.bridge.url, token: TEST_KEYS.redisToken, retry: false, automaticDeserialization: false });
+  raw = new Redis({
+    url: stack.bridge.url,
+    token: TEST_KEYS.redisToken,
+    retry: false,
+    automaticDeserialization: false,
+  });
 });
 
 afterAll(async () => {
@@ -31,14 +42,28 @@ async function seed() {
       method: 'PUT',
       body: JSON.stringify({ zone: ['Europe/London', 'Asia/Kolkata'][i % 2] }),
     });
-    await stack.admin(`/v1/users/${encodeURIComponent(id)}/tasks/${TASKS[i % 3]}`, { method: 'PUT', body: '{}' });
+    await stack.admin(`/v1/users/${encodeURIComponent(id)}/tasks/${TASKS[i % 3]}`, {
+      method: 'PUT',
+      body: '{}',
+    });
   }
 }
 
 // ---- generators: mostly near-valid input (where bugs hide), some plain noise
 
 const segment = fc.oneof(
-  fc.constantFrom(...USERS, ...TASKS, 'nobody', 'no_such_task', '', '..', 'a'.repeat(129), 'Bad-Task', '%', 'x/y'),
+  fc.constantFrom(
+    ...USERS,
+    ...TASKS,
+    'nobody',
+    'no_such_task',
+    '',
+    '..',
+    'a'.repeat(129),
+    'Bad-Task',
+    '%',
+    'x/y',
+  ),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
 const routePath = fc
@@ -61,16 +86,32 @@ const query = fc
   .map((pairs) => (pairs.length ? `?${new URLSearchParams(pairs).toString()}` : ''));
 
 const zone = fc.oneof(
-  fc.constantFrom('UTC', 'Europe/London', 'America/New_York', 'Asia/Kolkata', 'europe/london', 'Mars/Base', '+05:30', ''),
+  fc.constantFrom(
+    'UTC',
+    'Europe/London',
+    'America/New_York',
+    'Asia/Kolkata',
+    'europe/london',
+    'Mars/Base',
+    '+05:30',
+    '',
+  ),
   fc.string({ maxLength: 30 }),
 );
 const json = fc.jsonValue({ maxDepth: 3 });
 const userBody = fc.record(
-  { zone: fc.oneof(zone, json), enabled: fc.oneof(fc.boolean(), json), labels: fc.oneof(fc.dictionary(fc.string(), fc.string()), json) },
+  {
+    zone: fc.oneof(zone, json),
+    enabled: fc.oneof(fc.boolean(), json),
+    labels: fc.oneof(fc.dictionary(fc.string(), fc.string()), json),
+  },
   { requiredKeys: [] },
 );
 const paramValue = fc.oneof(fc.string({ maxLength: 40 }), fc.double(), fc.integer(), fc.boolean(), json);
-const taskBody = fc.record({ params: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), paramValue, { maxKeys: 5 }), json) }, { requiredKeys: [] });
+const taskBody = fc.record(
+  { params: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), paramValue, { maxKeys: 5 }), json) },
+  { requiredKeys: [] },
+);
 const body = fc.oneof(
   { weight: 1, arbitrary: fc.constant(undefined) },
   { weight: 3, arbitrary: fc.oneof(userBody, taskBody, json).map((v) => JSON.stringify(v)) },
@@ -134,7 +175,14 @@ describe('admin API under random input', () => {
     );
     console.log(`admin fuzz statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
     // The fuzz reached the interesting answers, not only 404s.
-    for (const [status, least] of [[200, 50], [201, 5], [204, 20], [400, 200], [404, 50], [409, 3]] as const) {
+    for (const [status, least] of [
+      [200, 50],
+      [201, 5],
+      [204, 20],
+      [400, 200],
+      [404, 50],
+      [409, 3],
+    ] as const) {
       expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThanOrEqual(least);
     }
   }, 120_000);

@@ -17,7 +17,12 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', path: req.url ?? '', body, key: req.headers['idempotency-key'] as string | undefined });
+      seen.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body,
+        key: req.headers['idempotency-key'] as string | undefined,
+      });
       (routes.get(req.url ?? '') ?? ((_q, s) => s.writeHead(200).end()))(req, res, body);
     });
   });
@@ -34,10 +39,18 @@ afterAll(async () => {
 
 const call = (path: string, opts: { timeoutMs?: number; method?: 'GET' | 'POST'; body?: string } = {}) =>
   callTarget(
-    { method: opts.method ?? 'POST', url: `${base}${path}`, headers: { 'content-type': 'application/json' }, ...(opts.body ? { body: opts.body } : {}) },
+    {
+      method: opts.method ?? 'POST',
+      url: `${base}${path}`,
+      headers: { 'content-type': 'application/json' },
+      ...(opts.body ? { body: opts.body } : {}),
+    },
     { timeoutMs: opts.timeoutMs ?? 2000, headers: { 'Idempotency-Key': 'job-1' } },
   );
-const status = (code: number, headers: Record<string, string> = {}, body = ''): Handler => (_q, s) => s.writeHead(code, headers).end(body);
+const status =
+  (code: number, headers: Record<string, string> = {}, body = ''): Handler =>
+  (_q, s) =>
+    s.writeHead(code, headers).end(body);
 
 describe('callTarget', () => {
   it.each([
@@ -62,7 +75,9 @@ describe('callTarget', () => {
   it('passes a 429 Retry-After on, so QStash waits as long as the target asked', async () => {
     routes.set('/slow-down', status(429, { 'retry-after': '7' }));
     expect(await call('/slow-down')).toMatchObject({ kind: 'retryable', retryAfterMs: 7000 });
-    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT'))).toBe(60_000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT'))).toBe(
+      60_000,
+    );
     expect(retryAfterMs('999999', 0)).toBeUndefined();
   });
 
@@ -74,7 +89,10 @@ describe('callTarget', () => {
   });
 
   it('treats a refused connection as retryable', async () => {
-    const r = await callTarget({ method: 'GET', url: 'http://127.0.0.1:1/x', headers: {} }, { timeoutMs: 1000, headers: {} });
+    const r = await callTarget(
+      { method: 'GET', url: 'http://127.0.0.1:1/x', headers: {} },
+      { timeoutMs: 1000, headers: {} },
+    );
     expect(r).toMatchObject({ kind: 'retryable', status: 0 });
     if (r.kind === 'retryable') expect(r.error).toMatch(/^network error/);
   });
@@ -106,7 +124,11 @@ describe('callTarget', () => {
     routes.set('/away', status(302, { location: `${otherHost}/stolen` }));
     routes.set('/scheme', status(302, { location: 'file:///etc/passwd' }));
     seen.length = 0;
-    expect(await call('/away')).toMatchObject({ kind: 'permanent', status: 302, error: 'HTTP 302 redirect to another host refused' });
+    expect(await call('/away')).toMatchObject({
+      kind: 'permanent',
+      status: 302,
+      error: 'HTTP 302 redirect to another host refused',
+    });
     expect(await call('/scheme')).toMatchObject({ kind: 'permanent', status: 302 });
     expect(seen.map((s) => s.path)).toEqual(['/away', '/scheme']);
   });

@@ -15,7 +15,16 @@ import { startStack, TEST_KEYS, waitFor, type TestStack } from '../helpers/stack
 import { jobHash, jobMessage, publishJob, seedUser } from '../helpers/worker-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = 'test/artifacts';
 const USERS = 120;
 const YEARLY = "{ cron: '0 0 1 1 *' }";
@@ -33,7 +42,12 @@ beforeAll(async () => {
     { id: 'minute_digest', schedule: "{ cron: '* * * * *' }", spread: '20s' },
     { id: 'partner_sync', schedule: YEARLY, rateLimits: ['partner_api'], retries: 0 },
     { id: 'daily_export', schedule: "{ every: day, at: '00:00' }", spread: '4h' },
-    { id: 'weekly_summary', schedule: "{ every: week, at: 'mon 06:00' }", spread: '2h', zone: '{ policy: user }' },
+    {
+      id: 'weekly_summary',
+      schedule: "{ every: week, at: 'mon 06:00' }",
+      spread: '2h',
+      zone: '{ policy: user }',
+    },
     { id: 'monthly_invoice', schedule: "{ every: month, at: '1 08:00' }", spread: '6h' },
   ]);
   stack = await startStack({
@@ -73,7 +87,11 @@ const int = (s: string) => Number(s.replace(/[^0-9]/g, ''));
 async function refreshed() {
   const before = await page.locator('body').getAttribute('data-loaded');
   await page.click('#refresh');
-  await waitFor(async () => ((await page.locator('body').getAttribute('data-loaded')) !== before ? true : undefined), 10_000, 'a refresh');
+  await waitFor(
+    async () => ((await page.locator('body').getAttribute('data-loaded')) !== before ? true : undefined),
+    10_000,
+    'a refresh',
+  );
 }
 
 describe('dashboard in Chromium', () => {
@@ -91,7 +109,12 @@ describe('dashboard in Chromium', () => {
   it('shows the numbers the admin API gives, a flat chart of starts, and replays a dead letter to success', async () => {
     // A job the partner refuses (503, no retries left): a dead letter after QStash's failure callback.
     await publishJob(stack, broken, { retries: 0 });
-    await waitFor(async () => ((await stack.redis.hget(keysFor(stack.prefix).deadLetter(broken.jobId), 'jobId')) ? true : undefined), 15_000, 'dead letter');
+    await waitFor(
+      async () =>
+        (await stack.redis.hget(keysFor(stack.prefix).deadLetter(broken.jobId), 'jobId')) ? true : undefined,
+      15_000,
+      'dead letter',
+    );
 
     // A tick: 120 jobs spread over 20 s; wait for them to run at their planned times.
     const tick = await stack.admin('/v1/scheduler/run', { method: 'POST' });
@@ -99,7 +122,9 @@ describe('dashboard in Chromium', () => {
     await waitFor(
       async () => {
         const o = await api<Overview>('/v1/overview');
-        return o.taskTypes.find((t) => t.id === 'minute_digest')?.lastPeriod?.succeeded === USERS ? true : undefined;
+        return o.taskTypes.find((t) => t.id === 'minute_digest')?.lastPeriod?.succeeded === USERS
+          ? true
+          : undefined;
       },
       45_000,
       'the tick’s jobs',
@@ -111,10 +136,25 @@ describe('dashboard in Chromium', () => {
     await stack.redis.hincrby(keys.taskCounts, 'daily_export', 1200);
     const slots = new SlotStore(stack.redis, keys, DEFAULT_SETTINGS);
     const period = latestDue(catalog.tasks.get('daily_export')!.schedule, Date.now(), 'UTC');
-    const plan = { kind: 'claim', taskId: 'daily_export', group: '_', tz: 'UTC', period, startAt: period.dueAtMs, windowMs: 14_400_000, total: 1200, backfilled: false } as const;
+    const plan = {
+      kind: 'claim',
+      taskId: 'daily_export',
+      group: '_',
+      tz: 'UTC',
+      period,
+      startAt: period.dueAtMs,
+      windowMs: 14_400_000,
+      total: 1200,
+      backfilled: false,
+    } as const;
     expect((await slots.claim(plan, 1, Date.now(), 60_000)).kind).toBe('claimed');
     await stack.redis.hincrby(keys.periodStats('daily_export', period.key), 'planned', 1200); // as the tick records a claim
-    await slots.advance({ taskId: 'daily_export', group: '_', periodKey: period.key, fence: 1 }, { cursor: userIds(500, 'bulk').at(-1)!, count: 500 }, 0, Date.now());
+    await slots.advance(
+      { taskId: 'daily_export', group: '_', periodKey: period.key, fence: 1 },
+      { cursor: userIds(500, 'bulk').at(-1)!, count: 500 },
+      0,
+      Date.now(),
+    );
 
     await page.fill('#key', TEST_KEYS.adminKey);
     await page.click('#login-form button[type=submit]');
@@ -138,7 +178,9 @@ describe('dashboard in Chromium', () => {
     // Task types: users from the catalog API, the last period's outcomes from the overview.
     for (const id of ['minute_digest', 'partner_sync', 'daily_export']) {
       const row = `[data-task=${id}]`;
-      expect(int(await text(`${row} [data-field=users]`)), id).toBe(taskTypes.taskTypes.find((t) => t.id === id)!.users);
+      expect(int(await text(`${row} [data-field=users]`)), id).toBe(
+        taskTypes.taskTypes.find((t) => t.id === id)!.users,
+      );
     }
     const minute = overview.taskTypes.find((t) => t.id === 'minute_digest')!;
     expect(minute.lastPeriod).toMatchObject({ planned: USERS, started: USERS, succeeded: USERS });
@@ -150,7 +192,9 @@ describe('dashboard in Chromium', () => {
 
     // The slot in progress, as the scheduler status has it.
     const bulk = status.slots.find((s) => s.taskId === 'daily_export')!;
-    expect(await text(`[data-slot="${bulk.slot}"] [data-field=progress]`)).toBe(`${bulk.count.toLocaleString('en-US')} / ${bulk.total.toLocaleString('en-US')}`);
+    expect(await text(`[data-slot="${bulk.slot}"] [data-field=progress]`)).toBe(
+      `${bulk.count.toLocaleString('en-US')} / ${bulk.total.toLocaleString('en-US')}`,
+    );
     expect(bulk).toMatchObject({ count: 500, total: 1200 });
 
     // Limiter headroom: the partner limit's window (1 min) holds the one call made; the global one (1 s) moves too fast to compare.
@@ -162,11 +206,14 @@ describe('dashboard in Chromium', () => {
     // The chart: the tick's window, every start in it, and flat (the even level is 6 per 1 s bar).
     const chart = overview.chart!;
     expect(chart).toMatchObject({ taskId: 'minute_digest', planned: USERS, windowMs: 20_000, barMs: 1_000 });
-    const bars = (await page.locator('svg[data-chart=minute_digest] rect.bar').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))))) as number[];
+    const bars = (await page
+      .locator('svg[data-chart=minute_digest] rect.bar')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))))) as number[];
     expect(bars).toEqual(chart.counts);
     // The grey "after the window" bar appears only when a start landed after the window (late delivery).
     const afterShown = await page.locator('svg[data-chart=minute_digest] [data-field=after]').count();
-    if (chart.after > 0) expect(int(await text('svg[data-chart=minute_digest] [data-field=after]'))).toBe(chart.after);
+    if (chart.after > 0)
+      expect(int(await text('svg[data-chart=minute_digest] [data-field=after]'))).toBe(chart.after);
     else expect(afterShown).toBe(0);
     // Workers wait out the sub-second rest of notBefore: at most a few starts land just after the window, none further.
     expect(bars.reduce((a, b) => a + b, 0) + chart.after).toBe(USERS);
@@ -176,7 +223,9 @@ describe('dashboard in Chromium', () => {
     expect(int(await text('[data-field=chart-started]'))).toBe(USERS);
 
     // The dead letter, listed as the API lists it.
-    const rows = await page.locator('[data-table=dead-letters] tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-dead-letter')));
+    const rows = await page
+      .locator('[data-table=dead-letters] tbody tr')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-dead-letter')));
     expect(rows).toEqual(dlq.items.map((d) => d.id));
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
@@ -188,7 +237,10 @@ describe('dashboard in Chromium', () => {
     expect((await jobHash(stack, broken.jobId))['state']).toBe('succeeded');
     await refreshed();
     // The replayed call counts in the partner's window beside the first one (a replay restarts attempts at 1).
-    expect((await api<Overview>('/v1/overview')).limits.find((l) => l.name === 'partner_api')).toMatchObject({ used: 2, remaining: 98 });
+    expect((await api<Overview>('/v1/overview')).limits.find((l) => l.name === 'partner_api')).toMatchObject({
+      used: 2,
+      remaining: 98,
+    });
     expect(int(await text('[data-stat=deadLetters] [data-value]'))).toBe(0);
     expect(await text(`[data-dead-letter="${broken.jobId}"] [data-field=replay-status]`)).toBe('✓ succeeded');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-replayed.png'), fullPage: true });

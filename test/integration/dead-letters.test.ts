@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
 import { DeadLetterStore } from '../../lib/worker/dead-letters.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
-import { deliverSigned, hitsOf, jobHash, jobMessage, publishJob, seedUser, writeCatalog } from '../helpers/worker-fixtures.js';
+import {
+  deliverSigned,
+  hitsOf,
+  jobHash,
+  jobMessage,
+  publishJob,
+  seedUser,
+  writeCatalog,
+} from '../helpers/worker-fixtures.js';
 
 const behaviour = new Map<string, (n: number) => number>();
 let stack: TestStack;
@@ -22,7 +30,10 @@ interface DeadLetterJson {
 }
 
 beforeAll(async () => {
-  const catalog = writeCatalog({}, [{ id: 'broken', retries: 2 }, { id: 'refused', retries: 3 }]);
+  const catalog = writeCatalog({}, [
+    { id: 'broken', retries: 2 },
+    { id: 'refused', retries: 3 },
+  ]);
   stack = await startStack({
     env: { STAGGER_CATALOG_PATH: catalog },
     target: { respond: (hit, n) => behaviour.get(hit.path.split('/')[2] ?? '')?.(n) ?? 200 },
@@ -45,42 +56,64 @@ describe('dead letters', () => {
     behaviour.set('broken', () => 502);
     const m = jobMessage('broken', 'dora', 'p-dl');
     await publishJob(stack, m, { retries: 2 });
-    const dl = await waitFor(async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId), 15_000, 'the dead letter');
+    const dl = await waitFor(
+      async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId),
+      15_000,
+      'the dead letter',
+    );
     expect(dl).toMatchObject({ id: m.jobId, lastStatus: 502, attempts: 3, reason: 'retries_exhausted' });
     expect(dl.lastError).toMatch(/^HTTP 502/);
     expect(hitsOf(stack, 'broken', 'dora', 'p-dl')).toHaveLength(3);
     expect((await jobHash(stack, m.jobId))['state']).toBe('dead');
 
     behaviour.set('broken', () => 200);
-    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' });
+    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, {
+      method: 'POST',
+    });
     expect(replay.status).toBe(202);
     const job = await waitFor(async () => {
-      const r = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(m.jobId)}`)).json()) as { state: string };
+      const r = (await (await stack.admin(`/v1/jobs/${encodeURIComponent(m.jobId)}`)).json()) as {
+        state: string;
+      };
       return r.state === 'succeeded' ? (r as Record<string, unknown>) : undefined;
     });
     expect(job).toMatchObject({ attempts: 1, replays: 1, origin: 'replay', lastStatus: 200 });
     expect(hitsOf(stack, 'broken', 'dora', 'p-dl')).toHaveLength(4);
     expect((await listDeadLetters()).items.map((d) => d.jobId)).not.toContain(m.jobId);
     // Replaying again finds nothing to replay.
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' })).status).toBe(404);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(dl.id)}/replay`, { method: 'POST' })).status,
+    ).toBe(404);
   });
 
   it("drops QStash's own DLQ copy once the dead letter is stored, and stores it even when that delete fails", async () => {
     behaviour.set('broken', () => 503);
     const m = jobMessage('broken', 'dora', 'p-qstash-dlq');
     await publishJob(stack, m, { retries: 0 });
-    const dl = await waitFor(async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId), 15_000, 'the dead letter');
+    const dl = await waitFor(
+      async () => (await listDeadLetters()).items.find((d) => d.jobId === m.jobId),
+      15_000,
+      'the dead letter',
+    );
     // The broker told its DLQ id in the callback; the failures function deleted that entry afterwards.
     expect(dl.qstashDlqId).toMatch(/\S/);
     await waitFor(
-      async () => ((await stack.qstash.dlq.listMessages()).messages.some((e) => e.dlqId === dl.qstashDlqId) ? undefined : true),
+      async () =>
+        (await stack.qstash.dlq.listMessages()).messages.some((e) => e.dlqId === dl.qstashDlqId)
+          ? undefined
+          : true,
       10_000,
       "QStash's DLQ entry to go",
     );
 
     // An id QStash does not know (already deleted, or its delete fails): the dead letter is stored anyway.
     const other = jobMessage('broken', 'dora', 'p-qstash-dlq-gone');
-    const cb = { status: 503, sourceMessageId: 'msg_gone', sourceBody: Buffer.from(JSON.stringify(other)).toString('base64'), dlqId: 'no-such-dlq-id' };
+    const cb = {
+      status: 503,
+      sourceMessageId: 'msg_gone',
+      sourceBody: Buffer.from(JSON.stringify(other)).toString('base64'),
+      dlqId: 'no-such-dlq-id',
+    };
     const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
     expect([res.status, await res.json()]).toEqual([200, { outcome: 'stored', jobId: other.jobId }]);
     expect(await stack.redis.zscore(keys().deadLetters, other.jobId)).not.toBeNull();
@@ -92,10 +125,18 @@ describe('dead letters', () => {
     await publishJob(stack, m, { retries: 0 });
     await waitFor(async () => ((await jobHash(stack, m.jobId))['state'] === 'dead' ? true : undefined));
     behaviour.set('broken', () => 200);
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(m.jobId)}/replay`, { method: 'POST' })).status).toBe(202);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(m.jobId)}/replay`, { method: 'POST' }))
+        .status,
+    ).toBe(202);
     await waitFor(async () => ((await jobHash(stack, m.jobId))['state'] === 'succeeded' ? true : undefined));
     // A late copy of the old callback (origin scheduled, created before the replay).
-    const late = { status: 502, sourceMessageId: 'msg_old', sourceBody: Buffer.from(JSON.stringify(m)).toString('base64'), createdAt: Date.now() - 60_000 };
+    const late = {
+      status: 502,
+      sourceMessageId: 'msg_old',
+      sourceBody: Buffer.from(JSON.stringify(m)).toString('base64'),
+      createdAt: Date.now() - 60_000,
+    };
     const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(late));
     expect([res.status, await res.json()]).toEqual([200, { outcome: 'ignored', jobId: m.jobId }]);
     expect((await jobHash(stack, m.jobId))['state']).toBe('succeeded');
@@ -109,7 +150,11 @@ describe('dead letters', () => {
 
   it('acknowledges a failure callback whose source is not a job message and writes nothing', async () => {
     const before = await stack.redis.zcard(keys().deadLetters);
-    const cb = { status: 500, sourceMessageId: 'msg_x', sourceBody: Buffer.from('{"hello":"world"}').toString('base64') };
+    const cb = {
+      status: 500,
+      sourceMessageId: 'msg_x',
+      sourceBody: Buffer.from('{"hello":"world"}').toString('base64'),
+    };
     const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
     expect([res.status, await res.json()]).toEqual([200, { outcome: 'not_a_job' }]);
     expect(await stack.redis.zcard(keys().deadLetters)).toBe(before);
@@ -127,7 +172,9 @@ describe('dead letters', () => {
     const seen: DeadLetterJson[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: DeadLetterJson[]; nextCursor: string | null } = await listDeadLetters(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { items: DeadLetterJson[]; nextCursor: string | null } = await listDeadLetters(
+        `?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items);
       cursor = page.nextCursor;
@@ -143,10 +190,16 @@ describe('dead letters', () => {
 
   it('deletes a dead letter for good', async () => {
     const id = jobMessage('refused', 'dora', 'p-page-0').jobId;
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status).toBe(204);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status,
+    ).toBe(204);
     expect((await listDeadLetters('?limit=100')).items.map((d) => d.id)).not.toContain(id);
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status).toBe(404);
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' })).status).toBe(404);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}`, { method: 'DELETE' })).status,
+    ).toBe(404);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' })).status,
+    ).toBe(404);
   });
 
   it('keeps the dead letter when the replay cannot be published', async () => {

@@ -16,7 +16,11 @@ describe('GET /health', () => {
   it('answers 200 with both checks ok when Redis and QStash are reachable', async () => {
     const res = await fetch(`${stack.api.url}/health`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; down: string[]; checks: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      down: string[];
+      checks: Record<string, { status: string }>;
+    };
     expect(body.status).toBe('ok');
     expect(body.down).toEqual([]);
     expect(body.checks['redis']?.status).toBe('ok');

@@ -23,7 +23,11 @@ beforeAll(async () => {
     env: { STAGGER_CATALOG_PATH: catalog.path },
     target: { respond: (hit) => (hit.path.startsWith('/t/refused/') ? 404 : 200) },
   });
-  await seedUser(stack, 'alice', { minute: { apiToken: USER_SECRET }, report: { apiToken: USER_SECRET }, refused: { apiToken: USER_SECRET } });
+  await seedUser(stack, 'alice', {
+    minute: { apiToken: USER_SECRET },
+    report: { apiToken: USER_SECRET },
+    refused: { apiToken: USER_SECRET },
+  });
 });
 
 afterAll(async () => {
@@ -33,10 +37,21 @@ afterAll(async () => {
 
 const parsed = () => lines.map((l) => JSON.parse(l) as Line);
 const settled = (jobId: string, state: string) =>
-  waitFor(async () => ((await jobHash(stack, jobId))['state'] === state ? true : undefined), 15_000, `${jobId} ${state}`);
+  waitFor(
+    async () => ((await jobHash(stack, jobId))['state'] === state ? true : undefined),
+    15_000,
+    `${jobId} ${state}`,
+  );
 
 /** Every secret the stack holds, and the user's param value. */
-const SECRETS = [TEST_KEYS.adminKey, TEST_KEYS.currentSigningKey, TEST_KEYS.nextSigningKey, TEST_KEYS.qstashToken, TEST_KEYS.redisToken, USER_SECRET];
+const SECRETS = [
+  TEST_KEYS.adminKey,
+  TEST_KEYS.currentSigningKey,
+  TEST_KEYS.nextSigningKey,
+  TEST_KEYS.qstashToken,
+  TEST_KEYS.redisToken,
+  USER_SECRET,
+];
 
 function expectClean(text: string) {
   for (const secret of SECRETS) expect(text).not.toContain(secret);
@@ -54,20 +69,25 @@ describe('structured logs', () => {
     await publishJob(stack, ok);
     await publishJob(stack, bad, { retries: 0 });
     await settled(ok.jobId, 'succeeded');
-    await waitFor(async () => ((await stack.redis.hget(`${stack.prefix}dlq:${bad.jobId}`, 'qstashMessageId')) ? true : undefined));
+    await waitFor(async () =>
+      (await stack.redis.hget(`${stack.prefix}dlq:${bad.jobId}`, 'qstashMessageId')) ? true : undefined,
+    );
     const run = await stack.admin('/v1/scheduler/run', { method: 'POST' });
     expect(run.status).toBe(200);
     const runRequestId = run.headers.get('x-request-id');
     const now = await stack.admin('/v1/users/alice/tasks/report/run', { method: 'POST' });
     const manualJobId = ((await now.json()) as { jobId: string }).jobId;
-    const replayed = await stack.admin(`/v1/dead-letters/${encodeURIComponent(bad.jobId)}/replay`, { method: 'POST' });
+    const replayed = await stack.admin(`/v1/dead-letters/${encodeURIComponent(bad.jobId)}/replay`, {
+      method: 'POST',
+    });
     expect([now.status, replayed.status]).toEqual([202, 202]);
     await settled(manualJobId, 'succeeded');
     release();
     release = undefined;
 
     expect(lines.length).toBeGreaterThan(0);
-    for (const raw of lines) expect(raw.endsWith('\n') && raw.trim().split('\n').length === 1, raw).toBe(true);
+    for (const raw of lines)
+      expect(raw.endsWith('\n') && raw.trim().split('\n').length === 1, raw).toBe(true);
     const all = parsed();
     for (const l of all) {
       expect(typeof l['level']).toBe('string');
@@ -77,14 +97,20 @@ describe('structured logs', () => {
     }
     const jobLines = all.filter((l) => 'jobId' in l);
     for (const l of jobLines) {
-      expect(Object.keys(l), JSON.stringify(l)).toEqual(expect.arrayContaining(['jobId', 'task', 'user', 'period', 'requestId']));
+      expect(Object.keys(l), JSON.stringify(l)).toEqual(
+        expect.arrayContaining(['jobId', 'task', 'user', 'period', 'requestId']),
+      );
       expect(l['jobId']).toBe(`${String(l['task'])}:${String(l['user'])}:${String(l['period'])}`);
     }
     const about = (jobId: string) => jobLines.filter((l) => l['jobId'] === jobId).map((l) => l['msg']);
     expect(about(ok.jobId)).toEqual(expect.arrayContaining(['job delivered', 'job run']));
-    expect(about(bad.jobId)).toEqual(expect.arrayContaining(['job delivered', 'job run failed', 'failure callback', 'dead letter replayed']));
+    expect(about(bad.jobId)).toEqual(
+      expect.arrayContaining(['job delivered', 'job run failed', 'failure callback', 'dead letter replayed']),
+    );
     expect(about(manualJobId)).toEqual(expect.arrayContaining(['run-now published', 'job run']));
-    expect(jobLines.find((l) => l['msg'] === 'dead letter replayed')?.['requestId']).toBe(replayed.headers.get('x-request-id'));
+    expect(jobLines.find((l) => l['msg'] === 'dead letter replayed')?.['requestId']).toBe(
+      replayed.headers.get('x-request-id'),
+    );
     const failed = jobLines.find((l) => l['jobId'] === bad.jobId && l['msg'] === 'job run failed')!;
     expect(failed).toMatchObject({ level: 'warn', outcome: 'dead', status: 404 });
     // One delivery, one request id on all its lines.
@@ -117,7 +143,10 @@ describe('structured logs', () => {
   it('redacts secrets a caller might pass in a log object', () => {
     lines = [];
     const stop = captureLogs((line) => lines.push(line), 'info');
-    logger.info({ req: { authorization: 'Bearer x-secret', token: 't-secret' }, user: { params: { k: 'p-secret' } } }, 'probe');
+    logger.info(
+      { req: { authorization: 'Bearer x-secret', token: 't-secret' }, user: { params: { k: 'p-secret' } } },
+      'probe',
+    );
     stop();
     const text = lines.join('');
     expect(text).toContain('probe');

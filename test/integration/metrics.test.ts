@@ -41,7 +41,11 @@ afterAll(async () => {
 });
 
 const state = async (jobId: string, want: string) =>
-  waitFor(async () => ((await jobHash(stack, jobId))['state'] === want ? true : undefined), 15_000, `${jobId} ${want}`);
+  waitFor(
+    async () => ((await jobHash(stack, jobId))['state'] === want ? true : undefined),
+    15_000,
+    `${jobId} ${want}`,
+  );
 
 async function scrape(auth = 'test-admin-key-0123456789'): Promise<Scrape> {
   const res = await fetch(`${stack.api.url}/metrics`, { headers: { authorization: `Bearer ${auth}` } });
@@ -57,9 +61,18 @@ async function scrape(auth = 'test-admin-key-0123456789'): Promise<Scrape> {
 describe('metrics after a known set of jobs', () => {
   it('refuses a scrape without a key, and the metrics token anywhere but /metrics', async () => {
     expect((await fetch(`${stack.api.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${stack.api.url}/metrics`, { headers: { authorization: 'Bearer wrong-key-0123456789' } })).status).toBe(401);
-    expect((await fetch(`${stack.api.url}/v1/overview`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(401);
-    expect((await fetch(`${stack.api.url}/metrics?x=1`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(400);
+    expect(
+      (await fetch(`${stack.api.url}/metrics`, { headers: { authorization: 'Bearer wrong-key-0123456789' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${stack.api.url}/v1/overview`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${stack.api.url}/metrics?x=1`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }))
+        .status,
+    ).toBe(400);
   });
 
   it('counts a tick, its fan-out and every kind of job outcome', async () => {
@@ -76,7 +89,11 @@ describe('metrics after a known set of jobs', () => {
     await publishJob(stack, ping);
     await state(ping.jobId, 'succeeded');
     await publishJob(stack, ping, { dedupId: `${ping.jobId}:again` });
-    await waitFor(async () => ((await scrape()).value('stagger_jobs_deduplicated_total', { task: 'ping', stage: 'delivery' }) === 1 ? true : undefined));
+    await waitFor(async () =>
+      (await scrape()).value('stagger_jobs_deduplicated_total', { task: 'ping', stage: 'delivery' }) === 1
+        ? true
+        : undefined,
+    );
 
     // A retryable failure, then a success.
     behaviour.set('flaky', (n) => (n === 1 ? 500 : 200));
@@ -88,7 +105,9 @@ describe('metrics after a known set of jobs', () => {
     behaviour.set('gone', () => 404);
     const gone = jobMessage('gone', 'alice', 'p1');
     await publishJob(stack, gone);
-    await waitFor(async () => ((await stack.redis.hget(keys().deadLetter(gone.jobId), 'qstashMessageId')) ? true : undefined));
+    await waitFor(async () =>
+      (await stack.redis.hget(keys().deadLetter(gone.jobId), 'qstashMessageId')) ? true : undefined,
+    );
 
     // Two jobs under a limit of 1 per 5 min: one runs, one is deferred for minutes.
     const tight = [jobMessage('tight', 'alice', 'p1'), jobMessage('tight', 'alice', 'p2')];
@@ -137,26 +156,50 @@ describe('metrics after a known set of jobs', () => {
     expect(v('stagger_fanout_active_slots', {})).toBe(0);
     expect(v('stagger_scheduler_lock_held', {})).toBe(0);
     expect(s.histogram('stagger_scheduler_tick_duration_seconds')?.count).toBe(1);
-    expect(Math.abs(v('stagger_scheduler_last_tick_timestamp_seconds', {})! - Date.now() / 1000)).toBeLessThan(60);
+    expect(
+      Math.abs(v('stagger_scheduler_last_tick_timestamp_seconds', {})! - Date.now() / 1000),
+    ).toBeLessThan(60);
     expect(v('stagger_task_users', { task: 'minute' })).toBe(3);
 
     // The overview agrees, and counts the period's outcomes.
     const overview = (await (await stack.admin('/v1/overview')).json()) as Overview;
     const minute = overview.taskTypes.find((t) => t.id === 'minute')!;
     expect(minute.users).toBe(3);
-    expect(minute.lastPeriod).toMatchObject({ key: periodKey, planned: 3, started: 3, succeeded: 3, failed: 0, dead: 0 });
+    expect(minute.lastPeriod).toMatchObject({
+      key: periodKey,
+      planned: 3,
+      started: 3,
+      succeeded: 3,
+      failed: 0,
+      dead: 0,
+    });
     expect(minute.nextPeriod?.key).not.toBe(periodKey);
-    expect(overview.chart).toMatchObject({ taskId: 'minute', periodKey, planned: 3, windowMs: 2_000, barMs: 1_000 });
-    expect(overview.chart!.counts.reduce((a, b) => a + b, 0) + overview.chart!.after + overview.chart!.outside).toBe(3);
+    expect(overview.chart).toMatchObject({
+      taskId: 'minute',
+      periodKey,
+      planned: 3,
+      windowMs: 2_000,
+      barMs: 1_000,
+    });
+    expect(
+      overview.chart!.counts.reduce((a, b) => a + b, 0) + overview.chart!.after + overview.chart!.outside,
+    ).toBe(3);
     expect(overview.totals['started']).toBe(3 + 1 + 2 + 1 + 1);
     expect(overview.deadLetters.total).toBe(1);
     expect(overview.deadLetters.items.map((d) => d.id)).toEqual([gone.jobId]);
-    expect(overview.limits.find((l) => l.name === 'tight')).toMatchObject({ limit: 1, used: 1, remaining: 0 });
+    expect(overview.limits.find((l) => l.name === 'tight')).toMatchObject({
+      limit: 1,
+      used: 1,
+      remaining: 0,
+    });
     expect(overview.limits.find((l) => l.name === 'tight')?.deferredUntil).not.toBeNull();
 
     // The replay, once the target is fixed.
     behaviour.set('gone', () => 200);
-    expect((await stack.admin(`/v1/dead-letters/${encodeURIComponent(gone.jobId)}/replay`, { method: 'POST' })).status).toBe(202);
+    expect(
+      (await stack.admin(`/v1/dead-letters/${encodeURIComponent(gone.jobId)}/replay`, { method: 'POST' }))
+        .status,
+    ).toBe(202);
     await state(gone.jobId, 'succeeded');
     const after = await scrape();
     expect(after.value('stagger_jobs_replayed_total', { task: 'gone' })).toBe(1);
@@ -177,11 +220,36 @@ describe('metrics after a known set of jobs', () => {
 
     const slots = new SlotStore(stack.redis, k, DEFAULT_SETTINGS);
     await stack.redis.zadd(k.taskIndex('ping', '_'), { score: 0, member: 'zed' });
-    const plan = { kind: 'claim', taskId: 'ping', group: '_', tz: 'UTC', period: { key: 'P', startMs: 0, endMs: 1, dueAtMs: 1 }, startAt: 1, windowMs: 1, total: 1, backfilled: false } as const;
+    const plan = {
+      kind: 'claim',
+      taskId: 'ping',
+      group: '_',
+      tz: 'UTC',
+      period: { key: 'P', startMs: 0, endMs: 1, dueAtMs: 1 },
+      startAt: 1,
+      windowMs: 1,
+      total: 1,
+      backfilled: false,
+    } as const;
     const claimed = await slots.claim(plan, 1, 1_000, 60_000);
     expect(claimed.kind).toBe('claimed');
-    await slots.advance({ taskId: 'ping', group: '_', periodKey: 'P', fence: 1 }, { cursor: '', count: 0 }, 10, 1_000);
-    await slots.advance({ taskId: 'ping', group: '_', periodKey: 'P', fence: 1 }, { cursor: 'zed', count: 1 }, 10, 1_000, 1);
-    expect(await stack.redis.hgetall(k.metrics)).toEqual({ 'ping:published': 1, 'ping:pubdup': 1, '_sched:done': 1 });
+    await slots.advance(
+      { taskId: 'ping', group: '_', periodKey: 'P', fence: 1 },
+      { cursor: '', count: 0 },
+      10,
+      1_000,
+    );
+    await slots.advance(
+      { taskId: 'ping', group: '_', periodKey: 'P', fence: 1 },
+      { cursor: 'zed', count: 1 },
+      10,
+      1_000,
+      1,
+    );
+    expect(await stack.redis.hgetall(k.metrics)).toEqual({
+      'ping:published': 1,
+      'ping:pubdup': 1,
+      '_sched:done': 1,
+    });
   });
 });

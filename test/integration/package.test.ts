@@ -47,9 +47,16 @@ let stateText: string;
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'stagger-package-'));
   // The deploying shell's environment: secrets set (they must not be read for prod) and a local catalog path.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...SECRETS, STAGGER_CATALOG_PATH: join(outDir, 'elsewhere.yaml') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...SECRETS,
+    STAGGER_CATALOG_PATH: join(outDir, 'elsewhere.yaml'),
+  };
   delete env['STAGGER_PUBLIC_URL'];
-  await run('node_modules/.bin/sls', ['package', '--stage', 'prod', '--package', outDir], { env, timeout: 170_000 });
+  await run('node_modules/.bin/sls', ['package', '--stage', 'prod', '--package', outDir], {
+    env,
+    timeout: 170_000,
+  });
   templateText = readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8');
   template = JSON.parse(templateText) as typeof template;
   stateText = readFileSync(join(outDir, 'serverless-state.json'), 'utf8');
@@ -62,7 +69,9 @@ afterAll(() => {
 const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 function lambdaOf(name: string): [string, Resource] {
-  const found = resources('AWS::Lambda::Function').find(([, r]) => r.Properties['FunctionName'] === `${config.service}-prod-${name}`);
+  const found = resources('AWS::Lambda::Function').find(
+    ([, r]) => r.Properties['FunctionName'] === `${config.service}-prod-${name}`,
+  );
   if (!found) throw new Error(`no Lambda function for ${name}`);
   return found;
 }
@@ -76,22 +85,39 @@ describe('sls package --stage prod', () => {
     expect(rules).toHaveLength(1);
     const [ruleId, rule] = rules[0]!;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
-    expect((rule.Properties['Targets'] as { Arn: unknown }[]).map((t) => getAtt(t.Arn))).toEqual([[tickId, 'Arn']]);
-    const permission = resources('AWS::Lambda::Permission').find(([, p]) => getAtt(p.Properties['SourceArn'])?.[0] === ruleId);
-    expect(permission?.[1].Properties).toMatchObject({ Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' });
+    expect((rule.Properties['Targets'] as { Arn: unknown }[]).map((t) => getAtt(t.Arn))).toEqual([
+      [tickId, 'Arn'],
+    ]);
+    const permission = resources('AWS::Lambda::Permission').find(
+      ([, p]) => getAtt(p.Properties['SourceArn'])?.[0] === ruleId,
+    );
+    expect(permission?.[1].Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      Action: 'lambda:InvokeFunction',
+    });
     expect(getAtt(permission?.[1].Properties['FunctionName'])).toEqual([tickId, 'Arn']);
   });
 
   it('has every httpApi route of serverless.yml, and only those, each on its own function', () => {
     const expected = Object.entries(config.functions).flatMap(([name, fn]) =>
-      (fn.events ?? []).flatMap((e) => (e.httpApi ? [[`${e.httpApi.method.toUpperCase()} ${e.httpApi.path}`, name] as const] : [])),
+      (fn.events ?? []).flatMap((e) =>
+        e.httpApi ? [[`${e.httpApi.method.toUpperCase()} ${e.httpApi.path}`, name] as const] : [],
+      ),
     );
     expect(expected.length).toBeGreaterThan(20);
     const actual = resources('AWS::ApiGatewayV2::Route').map(([, route]) => {
-      const target = (route.Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
+      const target = (route.Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] })[
+        'Fn::Join'
+      ][1][1].Ref;
       const integration = template.Resources[target]!;
-      expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
-      return [route.Properties['RouteKey'] as string, getAtt(integration.Properties['IntegrationUri'])?.[0]] as const;
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+      return [
+        route.Properties['RouteKey'] as string,
+        getAtt(integration.Properties['IntegrationUri'])?.[0],
+      ] as const;
     });
     const byKey = new Map(actual);
     expect(byKey.size).toBe(actual.length);
@@ -113,15 +139,22 @@ describe('sls package --stage prod', () => {
     }
     // API Gateway HTTP APIs end integrations at 30 s: an HTTP-invoked function must be able to answer before that.
     for (const [name, fn] of Object.entries(config.functions)) {
-      if (fn.events?.some((e) => e.httpApi)) expect(fn.timeout ?? config.provider.timeout, name).toBeLessThanOrEqual(30);
+      if (fn.events?.some((e) => e.httpApi))
+        expect(fn.timeout ?? config.provider.timeout, name).toBeLessThanOrEqual(30);
     }
   });
 
   it('holds no secret: each secret variable is a Secrets Manager reference, and no secret value appears anywhere', () => {
     for (const [name] of Object.entries(config.functions)) {
-      const vars = ((lambdaOf(name)[1].Properties['Environment'] as { Variables: Record<string, unknown> }).Variables ?? {}) as Record<string, unknown>;
-      for (const secret of new Set([...Object.keys(SECRETS), ...Object.keys(vars).filter((v) => SECRET_NAME.test(v))])) {
-        expect(vars[secret], `${name} ${secret}`).toBe(`{{resolve:secretsmanager:stagger/prod:SecretString:${secret}}}`);
+      const vars = ((lambdaOf(name)[1].Properties['Environment'] as { Variables: Record<string, unknown> })
+        .Variables ?? {}) as Record<string, unknown>;
+      for (const secret of new Set([
+        ...Object.keys(SECRETS),
+        ...Object.keys(vars).filter((v) => SECRET_NAME.test(v)),
+      ])) {
+        expect(vars[secret], `${name} ${secret}`).toBe(
+          `{{resolve:secretsmanager:stagger/prod:SecretString:${secret}}}`,
+        );
       }
       expect(vars['STAGE']).toBe('prod');
       // Not the deploying machine's catalog path: the zip's own copy.
@@ -158,7 +191,9 @@ describe('sls package --stage prod', () => {
       for (const [name, fn] of Object.entries(config.functions)) {
         const entries = readZip(join(outDir, `${name}.zip`));
         const bundle = `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.mjs`;
-        expect([...entries.keys()].filter((e) => !e.endsWith('/')).sort(), name).toEqual([bundle, `${bundle}.map`, 'config/tasks.yaml'].sort());
+        expect([...entries.keys()].filter((e) => !e.endsWith('/')).sort(), name).toEqual(
+          [bundle, `${bundle}.map`, 'config/tasks.yaml'].sort(),
+        );
         expect(entries.get('config/tasks.yaml')?.equals(catalog), `${name} catalog`).toBe(true);
         const code = entries.get(bundle)!.toString('utf8');
         for (const value of Object.values(SECRETS)) expect(code).not.toContain(value);
@@ -171,11 +206,15 @@ describe('sls package --stage prod', () => {
         const out = {};
         for (const m of modules) out[m.name] = typeof (await import(m.file))[m.exportName];
         console.log(JSON.stringify(out));`;
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(modules)], {
-        cwd: unpacked,
-        env: { PATH: process.env['PATH'] ?? '' },
-        timeout: 60_000,
-      });
+      const { stdout } = await run(
+        process.execPath,
+        ['--input-type=module', '-e', script, JSON.stringify(modules)],
+        {
+          cwd: unpacked,
+          env: { PATH: process.env['PATH'] ?? '' },
+          timeout: 60_000,
+        },
+      );
       const types = JSON.parse(stdout) as Record<string, string>;
       expect(Object.keys(types).sort()).toEqual(Object.keys(config.functions).sort());
       for (const [name, type] of Object.entries(types)) expect(type, name).toBe('function');
@@ -200,7 +239,8 @@ describe('sls package --stage prod', () => {
     it('stay under 10 MiB each when zipped (Lambda takes 50 MiB)', () => {
       const zips = readdirSync(outDir).filter((f) => f.endsWith('.zip'));
       expect(zips).toHaveLength(Object.keys(config.functions).length);
-      for (const zip of zips) expect(readFileSync(join(outDir, zip)).length, zip).toBeLessThan(10 * 1024 * 1024);
+      for (const zip of zips)
+        expect(readFileSync(join(outDir, zip)).length, zip).toBeLessThan(10 * 1024 * 1024);
     });
   });
 });

@@ -39,7 +39,11 @@ async function indexState(keys: Keys) {
   const zones: Record<string, Record<string, string>> = {};
   for (const [key, value] of Object.entries(all)) {
     const name = key.slice(keys.prefix.length);
-    if (name.startsWith('idx:')) idx[name] = (value as string[]).filter((_, i) => i % 2 === 0).map(String).sort();
+    if (name.startsWith('idx:'))
+      idx[name] = (value as string[])
+        .filter((_, i) => i % 2 === 0)
+        .map(String)
+        .sort();
     if (name.startsWith('idxzones:')) zones[name] = value as Record<string, string>;
   }
   const counts = (all[keys.taskCounts] as Record<string, string> | undefined) ?? {};
@@ -56,7 +60,8 @@ function expectedIndexState(model: Map<string, ModelUser>) {
   const idx: Record<string, string[]> = {};
   for (const [id, u] of model) {
     if (!u.enabled) continue;
-    for (const [task, policy] of u.tasks) (idx[`idx:${task}:${policy === 'fixed' ? '_' : u.zone}`] ??= []).push(id);
+    for (const [task, policy] of u.tasks)
+      (idx[`idx:${task}:${policy === 'fixed' ? '_' : u.zone}`] ??= []).push(id);
   }
   const zones: Record<string, Record<string, string>> = {};
   const counts: Record<string, string> = {};
@@ -72,7 +77,9 @@ function expectedIndexState(model: Map<string, ModelUser>) {
 describe('preferences store', () => {
   it('indexes an enabled user under its zone for user-zone tasks and under _ for fixed-zone tasks', async () => {
     const { store, keys } = fresh();
-    expect(await store.upsertUser({ id: 'u1', zone: 'Europe/London', enabled: true, labels: {} })).toBe('created');
+    expect(await store.upsertUser({ id: 'u1', zone: 'Europe/London', enabled: true, labels: {} })).toBe(
+      'created',
+    );
     expect(await store.enableTask('u1', 'daily_digest', { a: 1 }, 'user')).toBe('enabled');
     expect(await store.enableTask('u1', 'hourly_sync', {}, 'fixed')).toBe('enabled');
     expect(await indexState(keys)).toEqual({
@@ -89,7 +96,9 @@ describe('preferences store', () => {
     await store.enableTask('u1', 'daily_digest', {}, 'user');
     await store.enableTask('u2', 'daily_digest', {}, 'user');
     await store.enableTask('u1', 'hourly_sync', {}, 'fixed');
-    expect(await store.upsertUser({ id: 'u1', zone: 'Asia/Kolkata', enabled: true, labels: {} })).toBe('updated');
+    expect(await store.upsertUser({ id: 'u1', zone: 'Asia/Kolkata', enabled: true, labels: {} })).toBe(
+      'updated',
+    );
     expect(await indexState(keys)).toEqual({
       idx: {
         'idx:daily_digest:Europe/London': ['u2'],
@@ -111,7 +120,11 @@ describe('preferences store', () => {
     await store.upsertUser({ id: 'u1', zone: 'America/New_York', enabled: false, labels: { plan: 'pro' } });
     expect(await indexState(keys)).toEqual({ idx: {}, zones: {}, counts: {} });
     const stored = await store.getUser('u1');
-    expect(stored).toMatchObject({ enabled: false, zone: 'America/New_York', tasks: { weekly_report: { lang: 'en' } } });
+    expect(stored).toMatchObject({
+      enabled: false,
+      zone: 'America/New_York',
+      tasks: { weekly_report: { lang: 'en' } },
+    });
     // A zone change while disabled is remembered and used on re-enable.
     await store.upsertUser({ id: 'u1', zone: 'Australia/Sydney', enabled: false, labels: {} });
     await store.upsertUser({ id: 'u1', zone: 'Australia/Sydney', enabled: true, labels: {} });
@@ -142,7 +155,9 @@ describe('preferences store', () => {
     await store.upsertUser({ id: 'u1', zone: 'Europe/London', enabled: true, labels: { x: '1' } });
     await store.enableTask('u1', 'daily_digest', { n: 5 }, 'user');
     const before = await snapshot(raw, keys.prefix);
-    expect(await store.upsertUser({ id: 'u1', zone: 'Europe/London', enabled: true, labels: { x: '1' } })).toBe('unchanged');
+    expect(
+      await store.upsertUser({ id: 'u1', zone: 'Europe/London', enabled: true, labels: { x: '1' } }),
+    ).toBe('unchanged');
     expect(await store.enableTask('u1', 'daily_digest', { n: 5 }, 'user')).toBe('unchanged');
     expect(await snapshot(raw, keys.prefix)).toEqual(before);
     expect(await store.enableTask('u1', 'daily_digest', { n: 6 }, 'user')).toBe('updated');
@@ -182,14 +197,22 @@ describe('preferences store', () => {
     const page = await store.listUsers(undefined, 10);
     expect(page.items.map((u) => u.id)).toEqual(['007', '123', '1e3', 'null', 'true']);
     expect(page.items[0]?.labels).toEqual({ n: '42' });
-    expect((await store.taskIndexPage('null', 'UTC', undefined, 10)).items).toEqual(['007', '123', '1e3', 'null', 'true']);
+    expect((await store.taskIndexPage('null', 'UTC', undefined, 10)).items).toEqual([
+      '007',
+      '123',
+      '1e3',
+      'null',
+      'true',
+    ]);
     expect((await store.getUser('007'))?.tasks).toEqual({ null: { v: '1' } });
   });
 
   it('pages users and index members exactly: full pages, no duplicates, null cursor at the end', async () => {
     const { store } = fresh();
     const ids = Array.from({ length: 70 }, (_, i) => `user${String(i).padStart(3, '0')}`);
-    await Promise.all(ids.map((id) => store.upsertUser({ id, zone: 'Europe/London', enabled: true, labels: {} })));
+    await Promise.all(
+      ids.map((id) => store.upsertUser({ id, zone: 'Europe/London', enabled: true, labels: {} })),
+    );
     await Promise.all(ids.map((id) => store.enableTask(id, 'daily_digest', {}, 'user')));
     for (const limit of [1, 7, 10, 69, 70, 71, 1000]) {
       const seen: string[] = [];
@@ -224,7 +247,13 @@ describe('preferences store', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('upsert' as const), userId, zone, enabled: fc.boolean() }),
       fc.record({ kind: fc.constant('delete' as const), userId }),
-      fc.record({ kind: fc.constant('enable' as const), userId, taskId, policy, n: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({
+        kind: fc.constant('enable' as const),
+        userId,
+        taskId,
+        policy,
+        n: fc.integer({ min: 0, max: 2 }),
+      }),
       fc.record({ kind: fc.constant('disable' as const), userId, taskId }),
     );
     await fc.assert(

@@ -52,7 +52,13 @@ describe('sliding-log limiter', () => {
           let horizon = 0;
           for (const [i, off] of offsets.entries()) {
             const now = T0 + off;
-            const r = await store.start({ message: jobMessage('t', 'u', `p${i}`), now, leaseMs: 1000, limits: [spec], retried: 0 });
+            const r = await store.start({
+              message: jobMessage('t', 'u', `p${i}`),
+              now,
+              leaseMs: 1000,
+              limits: [spec],
+              retried: 0,
+            });
             // Reference: admission times never go back (a late script counts as now), T0 is ahead of the server clock.
             const at = Math.max(now, ...admitted);
             const live = admitted.filter((a) => a > at - span).sort((a, b) => a - b);
@@ -73,18 +79,28 @@ describe('sliding-log limiter', () => {
 
   it('never holds more than the limit in any window when arrivals come in order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 10, maxLength: 80 }), async (gaps) => {
-        const store = await storeWithUser(uniquePrefix('rl'));
-        const spec: LimitSpec = { name: 'x', limit: 3, windowMs: 100 };
-        let now = T0;
-        const admitted: number[] = [];
-        for (const [i, gap] of gaps.entries()) {
-          now += gap;
-          const r = await store.start({ message: jobMessage('t', 'u', `p${i}`), now, leaseMs: 1000, limits: [spec], retried: 0 });
-          if (r.kind === 'claimed') admitted.push(now);
-        }
-        for (const a of admitted) expect(admitted.filter((b) => b >= a && b < a + 100).length).toBeLessThanOrEqual(3);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 10, maxLength: 80 }),
+        async (gaps) => {
+          const store = await storeWithUser(uniquePrefix('rl'));
+          const spec: LimitSpec = { name: 'x', limit: 3, windowMs: 100 };
+          let now = T0;
+          const admitted: number[] = [];
+          for (const [i, gap] of gaps.entries()) {
+            now += gap;
+            const r = await store.start({
+              message: jobMessage('t', 'u', `p${i}`),
+              now,
+              leaseMs: 1000,
+              limits: [spec],
+              retried: 0,
+            });
+            if (r.kind === 'claimed') admitted.push(now);
+          }
+          for (const a of admitted)
+            expect(admitted.filter((b) => b >= a && b < a + 100).length).toBeLessThanOrEqual(3);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -96,7 +112,8 @@ describe('sliding-log limiter', () => {
     const start = (i: number, limits: LimitSpec[]) =>
       store.start({ message: jobMessage('t', 'u', `q${i}`), now: T0 + i, leaseMs: 1000, limits, retried: 0 });
     expect((await start(0, [wide, narrow])).kind).toBe('claimed');
-    for (let i = 1; i <= 20; i++) expect(await start(i, [wide, narrow])).toMatchObject({ kind: 'denied', limit: 'narrow' });
+    for (let i = 1; i <= 20; i++)
+      expect(await start(i, [wide, narrow])).toMatchObject({ kind: 'denied', limit: 'narrow' });
     // The 20 refusals took nothing from `wide`: 9 more fit.
     for (let i = 21; i < 30; i++) expect((await start(i, [wide])).kind).toBe('claimed');
     expect(await start(30, [wide])).toMatchObject({ kind: 'denied', limit: 'wide' });
@@ -116,7 +133,14 @@ describe('@upstash/ratelimit algorithms (why the worker does not use them)', () 
     }
   }
   const limiter = (algorithm: ConstructorParameters<typeof Ratelimit>[0]['limiter']) =>
-    new Ratelimit({ redis, limiter: algorithm, prefix: uniquePrefix('url'), timeout: 0, ephemeralCache: false, analytics: false });
+    new Ratelimit({
+      redis,
+      limiter: algorithm,
+      prefix: uniquePrefix('url'),
+      timeout: 0,
+      ephemeralCache: false,
+      analytics: false,
+    });
   const W = 1_000;
   const base = Math.ceil(T0 / W) * W;
 

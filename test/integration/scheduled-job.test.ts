@@ -37,10 +37,13 @@ describe('a fanned-out job before its first delivery', () => {
   it('is 404 before its slot is claimed, then scheduled with the slot window, without a hash per job', async () => {
     expect((await getJob('fixed_task:alice:2030-01-01T10')).status).toBe(404);
 
-    const summary = await runTick(testDeps(stack, { prefix: stack.prefix, tasks: catalog.tasks, now: T10 + 5_000 }), {
-      holder: 'test',
-      timeLeft: () => 600_000,
-    });
+    const summary = await runTick(
+      testDeps(stack, { prefix: stack.prefix, tasks: catalog.tasks, now: T10 + 5_000 }),
+      {
+        holder: 'test',
+        timeLeft: () => 600_000,
+      },
+    );
     expect(summary).toMatchObject({ claimed: 2, published: 2 });
 
     expect(await getJob('fixed_task:alice:2030-01-01T10')).toEqual({
@@ -77,7 +80,16 @@ describe('a fanned-out job before its first delivery', () => {
 
   it('answers from the job hash once a delivery wrote one', async () => {
     const jobId = 'fixed_task:alice:2030-01-01T10';
-    await stack.redis.hset(keysFor(stack.prefix).job(jobId), { state: 'deferred', attempts: 0, deferrals: 1, notBefore: T10 + 60_000 });
-    expect((await getJob(jobId)).body).toMatchObject({ state: 'deferred', deferrals: 1, plannedAt: '2030-01-01T10:01:00.000Z' });
+    await stack.redis.hset(keysFor(stack.prefix).job(jobId), {
+      state: 'deferred',
+      attempts: 0,
+      deferrals: 1,
+      notBefore: T10 + 60_000,
+    });
+    expect((await getJob(jobId)).body).toMatchObject({
+      state: 'deferred',
+      deferrals: 1,
+      plannedAt: '2030-01-01T10:01:00.000Z',
+    });
   });
 });

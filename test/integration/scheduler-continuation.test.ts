@@ -5,11 +5,23 @@ import { SlotStore } from '../../lib/scheduler/slots.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { resetRuntime } from '../../lib/runtime.js';
 import { keysFor } from '../../lib/store/keys.js';
-import { brokerJobs, seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
+import {
+  brokerJobs,
+  seedIndex,
+  testDeps,
+  userIds,
+  writeSchedulerCatalog,
+} from '../helpers/scheduler-fixtures.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
 import { deliverSigned } from '../helpers/worker-fixtures.js';
 
-const catalog = writeSchedulerCatalog({}, [{ id: 'big_task' }, { id: 'small_task' }, { id: 'run_task' }, { id: 'held_task' }, { id: 'status_task' }]);
+const catalog = writeSchedulerCatalog({}, [
+  { id: 'big_task' },
+  { id: 'small_task' },
+  { id: 'run_task' },
+  { id: 'held_task' },
+  { id: 'status_task' },
+]);
 const tasks = catalog.tasks;
 const CONTINUE = '/internal/scheduler/continue';
 const T10 = Date.parse('2030-01-01T10:00:00Z');
@@ -17,13 +29,20 @@ const T10 = Date.parse('2030-01-01T10:00:00Z');
 let stack: TestStack;
 beforeAll(async () => {
   // Every invocation of the functions gets a budget of 1 ms: one page each, then a hand-over.
-  stack = await startStack({ env: { STAGGER_CATALOG_PATH: catalog.path, STAGGER_FANOUT_BUDGET_MS: '1', STAGGER_FANOUT_PAGE_SIZE: '500' } });
+  stack = await startStack({
+    env: {
+      STAGGER_CATALOG_PATH: catalog.path,
+      STAGGER_FANOUT_BUDGET_MS: '1',
+      STAGGER_FANOUT_PAGE_SIZE: '500',
+    },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
-const slotKey = (taskId: string, periodKey = '2030-01-01T10') => keysFor(stack.prefix).slot(taskId, '_', periodKey);
+const slotKey = (taskId: string, periodKey = '2030-01-01T10') =>
+  keysFor(stack.prefix).slot(taskId, '_', periodKey);
 const slotStore = () => new SlotStore(stack.redis, keysFor(stack.prefix), { doneRetentionMs: 3_600_000 });
 const fenceOf = async (taskId: string) => Number(await stack.redis.hget(slotKey(taskId), 'fence'));
 
@@ -31,12 +50,23 @@ describe('continuations', () => {
   it('completes a 3,000-member slot across several continuation invocations when each has almost no time', async () => {
     const ids = userIds(3000);
     await seedIndex(stack, stack.prefix, 'big_task', ids);
-    const deps = testDeps(stack, { prefix: stack.prefix, tasks, now: T10, settings: { pageSize: 500, budgetMs: 1 } });
+    const deps = testDeps(stack, {
+      prefix: stack.prefix,
+      tasks,
+      now: T10,
+      settings: { pageSize: 500, budgetMs: 1 },
+    });
     const tick = await runTick(deps, { holder: 'tick', timeLeft: () => 600_000 });
     expect(tick).toMatchObject({ claimed: 1, published: 500, continued: 1, done: 0 });
-    expect(deps.recorder.continuations).toEqual([{ v: 1, taskId: 'big_task', group: '_', periodKey: '2030-01-01T10', fence: tick.fence }]);
+    expect(deps.recorder.continuations).toEqual([
+      { v: 1, taskId: 'big_task', group: '_', periodKey: '2030-01-01T10', fence: tick.fence },
+    ]);
 
-    await waitFor(async () => ((await stack.redis.hget(slotKey('big_task'), 'state')) === 'done' ? true : undefined), 20_000, 'slot done');
+    await waitFor(
+      async () => ((await stack.redis.hget(slotKey('big_task'), 'state')) === 'done' ? true : undefined),
+      20_000,
+      'slot done',
+    );
 
     const stored = await brokerJobs(stack, 'big_task');
     expect(stored).toHaveLength(3000);
@@ -50,13 +80,24 @@ describe('continuations', () => {
   it('continues from the fence it was handed, and drops a stale or duplicate hand-over without publishing', async () => {
     await seedIndex(stack, stack.prefix, 'small_task', userIds(20, 'small'));
     const claim = await slotStore().claim(
-      { kind: 'claim', taskId: 'small_task', group: '_', tz: 'UTC', period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 }, startAt: T10, windowMs: 600_000, total: 20, backfilled: false },
+      {
+        kind: 'claim',
+        taskId: 'small_task',
+        group: '_',
+        tz: 'UTC',
+        period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 },
+        startAt: T10,
+        windowMs: 600_000,
+        total: 20,
+        backfilled: false,
+      },
       1_000,
       T10,
       45_000,
     );
     expect(claim.kind).toBe('claimed');
-    const body = (fence: number) => JSON.stringify({ v: 1, taskId: 'small_task', group: '_', periodKey: '2030-01-01T10', fence });
+    const body = (fence: number) =>
+      JSON.stringify({ v: 1, taskId: 'small_task', group: '_', periodKey: '2030-01-01T10', fence });
 
     const stale = await deliverSigned(stack, CONTINUE, body(999));
     expect(stale.status).toBe(200);
@@ -71,15 +112,36 @@ describe('continuations', () => {
   });
 
   it('refuses an unsigned or wrongly signed continuation with 401 before touching the slot', async () => {
-    const body = JSON.stringify({ v: 1, taskId: 'held_task', group: '_', periodKey: '2030-01-01T10', fence: 1 });
+    const body = JSON.stringify({
+      v: 1,
+      taskId: 'held_task',
+      group: '_',
+      periodKey: '2030-01-01T10',
+      fence: 1,
+    });
     await seedIndex(stack, stack.prefix, 'held_task', userIds(3, 'held'));
     await slotStore().claim(
-      { kind: 'claim', taskId: 'held_task', group: '_', tz: 'UTC', period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 }, startAt: T10, windowMs: 600_000, total: 3, backfilled: false },
+      {
+        kind: 'claim',
+        taskId: 'held_task',
+        group: '_',
+        tz: 'UTC',
+        period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 },
+        startAt: T10,
+        windowMs: 600_000,
+        total: 3,
+        backfilled: false,
+      },
       1,
       T10,
       45_000,
     );
-    for (const opts of [{ signature: null }, { key: 'sig_not_the_key' }, { signedUrl: `${stack.api.url}/internal/jobs` }, { signedBody: '{}' }]) {
+    for (const opts of [
+      { signature: null },
+      { key: 'sig_not_the_key' },
+      { signedUrl: `${stack.api.url}/internal/jobs` },
+      { signedBody: '{}' },
+    ]) {
       const res = await deliverSigned(stack, CONTINUE, body, opts);
       expect(res.status).toBe(401);
     }
@@ -88,7 +150,11 @@ describe('continuations', () => {
   });
 
   it('answers a malformed hand-over with a non-retryable 4xx naming the field', async () => {
-    const res = await deliverSigned(stack, CONTINUE, JSON.stringify({ v: 1, taskId: 'small_task', group: '_', periodKey: 'x', fence: -3 }));
+    const res = await deliverSigned(
+      stack,
+      CONTINUE,
+      JSON.stringify({ v: 1, taskId: 'small_task', group: '_', periodKey: 'x', fence: -3 }),
+    );
     expect(res.status).toBe(489);
     expect(res.headers.get('upstash-nonretryable-error')).toBe('true');
     expect(JSON.stringify(await res.json())).toContain('body.fence');
@@ -109,20 +175,53 @@ describe('scheduler routes', () => {
     await seedIndex(stack, stack.prefix, 'status_task', userIds(4, 'status'));
     const busy = T10 + 60_000;
     await slotStore().claim(
-      { kind: 'claim', taskId: 'status_task', group: '_', tz: 'UTC', period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 }, startAt: busy, windowMs: 600_000, total: 4, backfilled: false },
+      {
+        kind: 'claim',
+        taskId: 'status_task',
+        group: '_',
+        tz: 'UTC',
+        period: { key: '2030-01-01T10', startMs: T10, endMs: T10 + 3_600_000, dueAtMs: T10 },
+        startAt: busy,
+        windowMs: 600_000,
+        total: 4,
+        backfilled: false,
+      },
       1,
       busy,
       45_000,
     );
-    const res = await stack.admin('/v1/scheduler/run', { method: 'POST', body: JSON.stringify({ now: '2030-01-01T10:01:00Z' }) });
+    const res = await stack.admin('/v1/scheduler/run', {
+      method: 'POST',
+      body: JSON.stringify({ now: '2030-01-01T10:01:00Z' }),
+    });
     expect(res.status).toBe(200);
-    const summary = (await res.json()) as { claimed: number; published: number; now: string; locked: boolean };
+    const summary = (await res.json()) as {
+      claimed: number;
+      published: number;
+      now: string;
+      locked: boolean;
+    };
     // run_task claimed and fanned out; held_task (claimed at 10:00, no checkpoint since) taken over as stale
     // and, the 1 ms budget being spent, handed to a continuation.
-    expect(summary).toMatchObject({ locked: false, claimed: 1, resumed: 1, published: 3, continued: 1, now: '2030-01-01T10:01:00.000Z' });
-    expect((await brokerJobs(stack, 'run_task')).map((s) => s.job.periodKey)).toEqual(['2030-01-01T10', '2030-01-01T10', '2030-01-01T10']);
+    expect(summary).toMatchObject({
+      locked: false,
+      claimed: 1,
+      resumed: 1,
+      published: 3,
+      continued: 1,
+      now: '2030-01-01T10:01:00.000Z',
+    });
+    expect((await brokerJobs(stack, 'run_task')).map((s) => s.job.periodKey)).toEqual([
+      '2030-01-01T10',
+      '2030-01-01T10',
+      '2030-01-01T10',
+    ]);
 
-    await waitFor(async () => ((await stack.redis.hget(slotKey('held_task'), 'state')) === 'done' ? true : undefined), 10_000, 'held_task continued');
+    await waitFor(
+      async () => ((await stack.redis.hget(slotKey('held_task'), 'state')) === 'done' ? true : undefined),
+      10_000,
+      'held_task continued',
+    );
     expect(await brokerJobs(stack, 'held_task')).toHaveLength(3);
 
     const status = (await (await stack.admin('/v1/scheduler')).json()) as {
@@ -132,14 +231,19 @@ describe('scheduler routes', () => {
     };
     expect(status.lastTick).toMatchObject({ at: '2030-01-01T10:01:00.000Z', summary: { claimed: 1 } });
     expect(status.lock.held).toBe(false);
-    expect(status.slots).toEqual([expect.objectContaining({ slot: 'status_task:_:2030-01-01T10', count: 0, total: 4 })]);
+    expect(status.slots).toEqual([
+      expect.objectContaining({ slot: 'status_task:_:2030-01-01T10', count: 0, total: 4 }),
+    ]);
   });
 
   it('refuses an explicit now outside the local stage, naming body.now', async () => {
     process.env['STAGE'] = 'prod';
     resetRuntime();
     try {
-      const res = await stack.admin('/v1/scheduler/run', { method: 'POST', body: JSON.stringify({ now: '2030-01-01T12:00:00Z' }) });
+      const res = await stack.admin('/v1/scheduler/run', {
+        method: 'POST',
+        body: JSON.stringify({ now: '2030-01-01T12:00:00Z' }),
+      });
       expect(res.status).toBe(400);
       expect(JSON.stringify(await res.json())).toContain('body.now');
       expect(await stack.redis.exists(keysFor(stack.prefix).slot('run_task', '_', '2030-01-01T12'))).toBe(0);

@@ -5,7 +5,14 @@ import { QStashPublisher } from '../../lib/scheduler/publisher.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import { brokerJobs, RecordingPublisher, seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
+import {
+  brokerJobs,
+  RecordingPublisher,
+  seedIndex,
+  testDeps,
+  userIds,
+  writeSchedulerCatalog,
+} from '../helpers/scheduler-fixtures.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 const catalog = writeSchedulerCatalog({ slow: '1/2s' }, [
@@ -29,7 +36,8 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const T10 = Date.parse('2030-01-01T10:00:00Z');
 const forever = () => 600_000;
-const tickOf = (deps: Parameters<typeof runTick>[0], holder = 'test') => runTick(deps, { holder, timeLeft: forever });
+const tickOf = (deps: Parameters<typeof runTick>[0], holder = 'test') =>
+  runTick(deps, { holder, timeLeft: forever });
 
 function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
   const m = new Map<string, number>();
@@ -52,7 +60,9 @@ describe('scheduler fan-out', () => {
     const stored = await brokerJobs(stack, 'race_task');
     expect(stored).toHaveLength(ids.length);
     expect(new Set(stored.map((s) => s.job.userId))).toEqual(new Set(ids));
-    expect(stored.every((s) => s.job.periodKey === '2030-01-01T10' && s.deduplicationId === s.job.jobId)).toBe(true);
+    expect(
+      stored.every((s) => s.job.periodKey === '2030-01-01T10' && s.deduplicationId === s.job.jobId),
+    ).toBe(true);
     // A later tick in the same period finds nothing new.
     const again = await tickOf(testDeps(stack, { prefix, tasks, now: T10 + 30 * MIN }));
     expect(again).toMatchObject({ claimed: 0, resumed: 0, published: 0 });
@@ -85,7 +95,11 @@ describe('scheduler fan-out', () => {
     const stored = await brokerJobs(stack, 'crash_task');
     expect(stored).toHaveLength(ids.length);
     expect(new Set(stored.map((s) => s.job.jobId)).size).toBe(ids.length);
-    expect(stored.every((s) => s.maxRetries === 5 && s.failureCallbackUrl === `${stack.api.url}/internal/failures`)).toBe(true);
+    expect(
+      stored.every(
+        (s) => s.maxRetries === 5 && s.failureCallbackUrl === `${stack.api.url}/internal/failures`,
+      ),
+    ).toBe(true);
     expect(await stack.redis.hget(slotKey, 'state')).toBe('done');
   });
 
@@ -99,23 +113,37 @@ describe('scheduler fan-out', () => {
     const later = T10 + 5 * HOUR + 10 * MIN;
     const catchUp = await tickOf(testDeps(stack, { prefix, tasks, now: later }));
     expect(catchUp).toMatchObject({ claimed: 1, done: 1, published: ids.length });
-    expect(catchUp.slots).toEqual([expect.objectContaining({ slot: 'missed_task:_:2030-01-01T15', backfilled: true })]);
+    expect(catchUp.slots).toEqual([
+      expect.objectContaining({ slot: 'missed_task:_:2030-01-01T15', backfilled: true }),
+    ]);
 
     const stored = await brokerJobs(stack, 'missed_task');
-    expect(countBy(stored, (s) => s.job.periodKey)).toEqual(new Map([['2030-01-01T10', 50], ['2030-01-01T15', 50]]));
+    expect(countBy(stored, (s) => s.job.periodKey)).toEqual(
+      new Map([
+        ['2030-01-01T10', 50],
+        ['2030-01-01T15', 50],
+      ]),
+    );
     const caughtUp = stored.filter((s) => s.job.periodKey === '2030-01-01T15');
     expect(caughtUp.every((s) => s.job.backfilled)).toBe(true);
-    expect(stored.filter((s) => s.job.periodKey === '2030-01-01T10').every((s) => !s.job.backfilled)).toBe(true);
+    expect(stored.filter((s) => s.job.periodKey === '2030-01-01T10').every((s) => !s.job.backfilled)).toBe(
+      true,
+    );
     // Spread over a whole window from the catch-up, not bunched at it.
     const starts = caughtUp.map((s) => s.job.notBefore).sort((a, b) => a - b);
     expect(starts[0]).toBeGreaterThanOrEqual(later);
     expect(starts.at(-1)!).toBeGreaterThan(later + 9 * MIN);
     expect(starts.at(-1)!).toBeLessThan(later + 10 * MIN);
     for (const hour of ['11', '12', '13', '14']) {
-      expect(await stack.redis.exists(keysFor(prefix).slot('missed_task', '_', `2030-01-01T${hour}`))).toBe(0);
+      expect(await stack.redis.exists(keysFor(prefix).slot('missed_task', '_', `2030-01-01T${hour}`))).toBe(
+        0,
+      );
     }
     // The skipped periods never run later either.
-    expect(await tickOf(testDeps(stack, { prefix, tasks, now: later + MIN }))).toMatchObject({ claimed: 0, published: 0 });
+    expect(await tickOf(testDeps(stack, { prefix, tasks, now: later + MIN }))).toMatchObject({
+      claimed: 0,
+      published: 0,
+    });
   });
 
   it('spreads notBefore evenly over [dueAt, dueAt + W): one job per stratum, QStash told the second rounded down (the worker waits out the rest)', async () => {
@@ -132,7 +160,8 @@ describe('scheduler fan-out', () => {
     for (const s of stored) expect(s.notBefore).toBe(Math.floor(s.job.notBefore / 1000) * 1000);
     // Ranks follow scan (id) order.
     const byUser = [...stored].sort((a, b) => (a.job.userId < b.job.userId ? -1 : 1));
-    for (let i = 1; i < byUser.length; i++) expect(byUser[i]!.job.notBefore).toBeGreaterThanOrEqual(byUser[i - 1]!.job.notBefore);
+    for (let i = 1; i < byUser.length; i++)
+      expect(byUser[i]!.job.notBefore).toBeGreaterThanOrEqual(byUser[i - 1]!.job.notBefore);
   });
 
   it('stretches the window when the jobs would exceed the task rate limit over it', async () => {
@@ -140,7 +169,9 @@ describe('scheduler fan-out', () => {
     await seedIndex(stack, prefix, 'limited_task', userIds(600));
     await tickOf(testDeps(stack, { prefix, tasks, now: T10 }));
 
-    const starts = (await brokerJobs(stack, 'limited_task')).map((s) => s.job.notBefore).sort((a, b) => a - b);
+    const starts = (await brokerJobs(stack, 'limited_task'))
+      .map((s) => s.job.notBefore)
+      .sort((a, b) => a - b);
     expect(starts).toHaveLength(600);
     // 600 jobs at 1 per (2 s + the limiter's 250 ms guard) need 1,350 s (+2% slack), over twice the 10-minute spread.
     const W = 1_377_000;

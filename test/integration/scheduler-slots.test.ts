@@ -28,7 +28,11 @@ const DAY = 86_400_000;
 
 function fresh() {
   const keys = keysFor(uniquePrefix('sched'));
-  return { keys, lock: new SchedulerLock(redis, keys, { ttlMs: 5_000 }), slots: new SlotStore(redis, keys, { doneRetentionMs: DAY }) };
+  return {
+    keys,
+    lock: new SchedulerLock(redis, keys, { ttlMs: 5_000 }),
+    slots: new SlotStore(redis, keys, { doneRetentionMs: DAY }),
+  };
 }
 
 function plan(over: Partial<ClaimPlan> = {}): ClaimPlan {
@@ -47,7 +51,10 @@ function plan(over: Partial<ClaimPlan> = {}): ClaimPlan {
 }
 
 async function seedIndex(keys: Keys, ids: string[], taskId = 'hourly_sync', group = '_') {
-  await redis.zadd(keys.taskIndex(taskId, group), ...ids.map((member) => ({ score: 0, member })) as [{ score: number; member: string }]);
+  await redis.zadd(
+    keys.taskIndex(taskId, group),
+    ...(ids.map((member) => ({ score: 0, member })) as [{ score: number; member: string }]),
+  );
 }
 
 async function owned(slots: SlotStore, fence: number, over: Partial<ClaimPlan> = {}): Promise<SlotState> {
@@ -117,15 +124,35 @@ describe('slot claims', () => {
     await redis.del(keys.slot('hourly_sync', '_', '2030-01-01T10'));
     expect((await slots.claim(plan(), 2, NOW, 45_000)).kind).toBe('not-new');
     // An earlier period (clock went back) is refused as well.
-    const earlier = plan({ period: { key: '2030-01-01T09', startMs: NOW - 3_600_000, endMs: NOW, dueAtMs: NOW - 3_600_000 } });
+    const earlier = plan({
+      period: { key: '2030-01-01T09', startMs: NOW - 3_600_000, endMs: NOW, dueAtMs: NOW - 3_600_000 },
+    });
     expect((await slots.claim(earlier, 3, NOW, 45_000)).kind).toBe('not-new');
   });
 
   it('does not take over a slot whose owner checkpointed recently, nor with an older fence', async () => {
     const { slots } = fresh();
     await owned(slots, 5);
-    expect((await slots.resume({ taskId: 'hourly_sync', group: '_', periodKey: '2030-01-01T10' }, 6, NOW + 10_000, 45_000)).kind).toBe('owned');
-    expect((await slots.resume({ taskId: 'hourly_sync', group: '_', periodKey: '2030-01-01T10' }, 4, NOW + 60_000, 45_000)).kind).toBe('owned');
+    expect(
+      (
+        await slots.resume(
+          { taskId: 'hourly_sync', group: '_', periodKey: '2030-01-01T10' },
+          6,
+          NOW + 10_000,
+          45_000,
+        )
+      ).kind,
+    ).toBe('owned');
+    expect(
+      (
+        await slots.resume(
+          { taskId: 'hourly_sync', group: '_', periodKey: '2030-01-01T10' },
+          4,
+          NOW + 60_000,
+          45_000,
+        )
+      ).kind,
+    ).toBe('owned');
   });
 });
 
@@ -144,10 +171,17 @@ describe('fenced checkpoints', () => {
 
     expect(await slots.advance(mine, { cursor: 'u2', count: 2 }, 2, NOW + 61_000)).toEqual({ kind: 'stale' });
     const slotKey = keys.slot(id.taskId, id.group, id.periodKey);
-    expect(await redis.hmget(slotKey, 'cursor', 'count', 'fence')).toEqual({ cursor: '', count: 0, fence: 2 });
+    expect(await redis.hmget(slotKey, 'cursor', 'count', 'fence')).toEqual({
+      cursor: '',
+      count: 0,
+      fence: 2,
+    });
 
     const newer = takeover.kind === 'resumed' ? takeover.slot : mine;
-    expect(await slots.advance(newer, { cursor: '', count: 0 }, 10, NOW + 62_000)).toEqual({ kind: 'page', ids: ['u1', 'u2', 'u3', 'u4'] });
+    expect(await slots.advance(newer, { cursor: '', count: 0 }, 10, NOW + 62_000)).toEqual({
+      kind: 'page',
+      ids: ['u1', 'u2', 'u3', 'u4'],
+    });
   });
 
   it('refuses a checkpoint that would move the count backwards', async () => {
@@ -200,7 +234,9 @@ describe('continuation hand-over', () => {
 
   it('answers done and missing without taking anything', async () => {
     const { slots, keys } = fresh();
-    expect((await slots.take({ taskId: 'hourly_sync', group: '_', periodKey: 'x' }, 1, NOW)).kind).toBe('missing');
+    expect((await slots.take({ taskId: 'hourly_sync', group: '_', periodKey: 'x' }, 1, NOW)).kind).toBe(
+      'missing',
+    );
     await seedIndex(keys, ['u1']);
     const mine = await owned(slots, 1);
     await slots.advance(mine, { cursor: 'u1', count: 1 }, 10, NOW);

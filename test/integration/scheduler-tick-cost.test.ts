@@ -2,7 +2,11 @@
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTick } from '../../lib/scheduler/tick.js';
-import { countRedisCommands, startCountingProxy, type CountingProxy } from '../../scripts/lib/counting-proxy.js';
+import {
+  countRedisCommands,
+  startCountingProxy,
+  type CountingProxy,
+} from '../../scripts/lib/counting-proxy.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
 import { startStack, TEST_KEYS, type TestStack } from '../helpers/stack.js';
@@ -10,7 +14,10 @@ import { startStack, TEST_KEYS, type TestStack } from '../helpers/stack.js';
 // Hourly at :30, so a tick at :00 finds every task type with users but none due.
 const many = writeSchedulerCatalog(
   {},
-  Array.from({ length: 300 }, (_, i) => ({ id: `task_${String(i).padStart(3, '0')}`, schedule: "{ every: hour, at: ':30' }" })),
+  Array.from({ length: 300 }, (_, i) => ({
+    id: `task_${String(i).padStart(3, '0')}`,
+    schedule: "{ every: hour, at: ':30' }",
+  })),
 );
 
 let stack: TestStack;
@@ -30,7 +37,11 @@ describe('tick cost', () => {
     for (const task of many.tasks.values()) await seedIndex(stack, prefix, task.id, userIds(2));
     const counted = new Redis({ url: proxy.url, token: TEST_KEYS.redisToken, retry: false });
     const now = Date.parse('2030-01-01T10:00:00Z');
-    const run = (at: number) => runTick({ ...testDeps(stack, { prefix, tasks: many.tasks, now: at }), redis: counted }, { holder: 'cost', timeLeft: () => 600_000 });
+    const run = (at: number) =>
+      runTick(
+        { ...testDeps(stack, { prefix, tasks: many.tasks, now: at }), redis: counted },
+        { holder: 'cost', timeLeft: () => 600_000 },
+      );
 
     // The first tick of a group only records it (it starts at its next on-time period); count the second.
     await run(now);

@@ -25,11 +25,22 @@ afterAll(async () => {
   await redisProcess?.stop();
 });
 
-async function seed(prefix: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: 'seed-token', STAGGER_KEY_PREFIX: prefix };
+async function seed(
+  prefix: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    UPSTASH_REDIS_REST_URL: bridge.url,
+    UPSTASH_REDIS_REST_TOKEN: 'seed-token',
+    STAGGER_KEY_PREFIX: prefix,
+  };
   delete env['STAGGER_DISABLED_TASKS'];
   try {
-    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['scripts/seed.ts', ...args], { env, timeout: 120_000 });
+    const { stdout, stderr } = await run('node_modules/.bin/tsx', ['scripts/seed.ts', ...args], {
+      env,
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -42,7 +53,9 @@ describe('npm run seed', () => {
     const prefix = uniquePrefix('seed');
     const first = await seed(prefix);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('user1 (Europe/London): hourly_data_sync, hourly_cache_refresh, hourly_health_check');
+    expect(first.stdout).toContain(
+      'user1 (Europe/London): hourly_data_sync, hourly_cache_refresh, hourly_health_check',
+    );
     const after1 = await contentDigest(raw, prefix);
 
     const second = await seed(prefix);
@@ -50,19 +63,36 @@ describe('npm run seed', () => {
     expect(second.stdout).toContain('users: {"unchanged":4}; task enables: {"unchanged":10}');
     expect(await contentDigest(raw, prefix)).toBe(after1);
 
-    const store = new PreferencesStore(new Redis({ url: bridge.url, token: 'seed-token', retry: false }), keysFor(prefix));
+    const store = new PreferencesStore(
+      new Redis({ url: bridge.url, token: 'seed-token', retry: false }),
+      keysFor(prefix),
+    );
     const tasksOf = async (id: string) => Object.keys((await store.getUser(id))?.tasks ?? {}).sort();
-    expect(await tasksOf('user1')).toEqual(['hourly_cache_refresh', 'hourly_data_sync', 'hourly_health_check']);
+    expect(await tasksOf('user1')).toEqual([
+      'hourly_cache_refresh',
+      'hourly_data_sync',
+      'hourly_health_check',
+    ]);
     expect(await tasksOf('user2')).toEqual(['daily_system_metrics', 'daily_user_report']);
     expect(await tasksOf('user3')).toEqual(['weekly_analytics', 'weekly_backup', 'weekly_reports']);
     expect(await tasksOf('user4')).toEqual(['monthly_billing', 'monthly_cleanup']);
     expect((await store.getUser('user3'))?.zone).toBe('Asia/Kolkata');
     // user-zone tasks are indexed under the user's zone, fixed-zone ones under "_".
-    expect((await store.taskIndexPage('weekly_reports', 'Asia/Kolkata', undefined, 10)).items).toEqual(['user3']);
+    expect((await store.taskIndexPage('weekly_reports', 'Asia/Kolkata', undefined, 10)).items).toEqual([
+      'user3',
+    ]);
     expect((await store.taskIndexPage('weekly_backup', '_', undefined, 10)).items).toEqual(['user3']);
     expect((await store.taskStats()).counts).toEqual({
-      hourly_data_sync: 1, hourly_cache_refresh: 1, hourly_health_check: 1, daily_user_report: 1, daily_system_metrics: 1,
-      weekly_backup: 1, weekly_analytics: 1, weekly_reports: 1, monthly_billing: 1, monthly_cleanup: 1,
+      hourly_data_sync: 1,
+      hourly_cache_refresh: 1,
+      hourly_health_check: 1,
+      daily_user_report: 1,
+      daily_system_metrics: 1,
+      weekly_backup: 1,
+      weekly_analytics: 1,
+      weekly_reports: 1,
+      monthly_billing: 1,
+      monthly_cleanup: 1,
     });
   }, 90_000);
 

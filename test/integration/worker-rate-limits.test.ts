@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
 import { startThreadTarget, type ThreadTarget } from '../helpers/thread-target.js';
-import { deliverSigned, jobHash, jobMessage, publishJob, seedUser, writeCatalog } from '../helpers/worker-fixtures.js';
+import {
+  deliverSigned,
+  jobHash,
+  jobMessage,
+  publishJob,
+  seedUser,
+  writeCatalog,
+} from '../helpers/worker-fixtures.js';
 
 let stack: TestStack;
 let threadTarget: ThreadTarget;
@@ -39,7 +46,9 @@ beforeAll(async () => {
     { id: 'single', retries: 0, rateLimits: ['one'] },
   ]);
   threadTarget = await startThreadTarget();
-  stack = await startStack({ env: { STAGGER_CATALOG_PATH: catalog, STAGGER_TARGET_BASE_URL: threadTarget.url } });
+  stack = await startStack({
+    env: { STAGGER_CATALOG_PATH: catalog, STAGGER_TARGET_BASE_URL: threadTarget.url },
+  });
   await seedUser(stack, 'u', { bulk: { note: 'b' }, bulk_capped: { note: 'c' }, single: { note: 's' } });
 });
 
@@ -52,7 +61,9 @@ describe('rate limits', () => {
   it('never lets more than the limit reach the target in any sliding second with 64 concurrent workers', async () => {
     const jobs = [
       ...Array.from({ length: 400 }, (_, i) => jobMessage('bulk', 'u', `b${String(i).padStart(4, '0')}`)),
-      ...Array.from({ length: 200 }, (_, i) => jobMessage('bulk_capped', 'u', `c${String(i).padStart(4, '0')}`)),
+      ...Array.from({ length: 200 }, (_, i) =>
+        jobMessage('bulk_capped', 'u', `c${String(i).padStart(4, '0')}`),
+      ),
     ];
     const firstAnswers: Record<string, number> = {};
     await pool(jobs, 64, async (m) => {
@@ -64,7 +75,10 @@ describe('rate limits', () => {
     expect(Object.keys(firstAnswers).sort()).toEqual(['200 deferred', '200 succeeded']);
 
     await waitFor(
-      async () => ((await metric('bulk:succeeded')) === 400 && (await metric('bulk_capped:succeeded')) === 200 ? true : undefined),
+      async () =>
+        (await metric('bulk:succeeded')) === 400 && (await metric('bulk_capped:succeeded')) === 200
+          ? true
+          : undefined,
       90_000,
       'all 600 jobs to succeed',
     );
@@ -72,12 +86,27 @@ describe('rate limits', () => {
     // Exactly once each: no job lost to a deferral, none run twice.
     expect(hits).toHaveLength(600);
     expect(new Set(hits.map((h) => h.path)).size).toBe(600);
-    expect(maxInSlidingWindow(hits.map((h) => h.at), 1000)).toBeLessThanOrEqual(50);
+    expect(
+      maxInSlidingWindow(
+        hits.map((h) => h.at),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(50);
     const capped = hits.filter((h) => h.path.startsWith('/t/bulk_capped/'));
-    expect(maxInSlidingWindow(capped.map((h) => h.at), 1000)).toBeLessThanOrEqual(20);
+    expect(
+      maxInSlidingWindow(
+        capped.map((h) => h.at),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(20);
     // The limiter was really under pressure, and kept the target busy (not a trickle).
     expect(await metric('bulk:deferred')).toBeGreaterThan(100);
-    expect(maxInSlidingWindow(hits.map((h) => h.at), 1000)).toBeGreaterThanOrEqual(30);
+    expect(
+      maxInSlidingWindow(
+        hits.map((h) => h.at),
+        1000,
+      ),
+    ).toBeGreaterThanOrEqual(30);
     expect(await metric('bulk:failed')).toBe(0);
   }, 120_000);
 

@@ -7,7 +7,16 @@ import { keysFor } from '../../lib/store/keys.js';
 import { JobStore } from '../../lib/worker/job-store.js';
 import { runDelivery } from '../../lib/worker/run-delivery.js';
 import { startStack, TEST_KEYS, waitFor, type TestStack } from '../helpers/stack.js';
-import { deliverSigned, hitsOf, jobHash, jobMessage, publishJob, seedUser, signQStash, writeCatalog } from '../helpers/worker-fixtures.js';
+import {
+  deliverSigned,
+  hitsOf,
+  jobHash,
+  jobMessage,
+  publishJob,
+  seedUser,
+  signQStash,
+  writeCatalog,
+} from '../helpers/worker-fixtures.js';
 
 /** Per task id: the status the target answers to the n-th request of a path (default 200), optionally after a delay. */
 const behaviour = new Map<string, (n: number) => number | Promise<number>>();
@@ -37,7 +46,15 @@ beforeAll(async () => {
     },
   });
   const p = { note: '-' };
-  await seedUser(stack, 'alice', { ping: { note: 'hi' }, flaky: p, slow: p, gone: p, sleepy: p, paused_task: p, off: p });
+  await seedUser(stack, 'alice', {
+    ping: { note: 'hi' },
+    flaky: p,
+    slow: p,
+    gone: p,
+    sleepy: p,
+    paused_task: p,
+    off: p,
+  });
   await seedUser(stack, 'bob', { flaky: p });
 });
 
@@ -78,7 +95,11 @@ describe('worker: exactly once', () => {
     // Distinct deduplication ids, so the broker really delivers three messages.
     await Promise.all([1, 2, 3].map((i) => publishJob(stack, m, { dedupId: `${m.jobId}:copy${i}` })));
     await settled(m.jobId, 'succeeded');
-    await waitFor(async () => ((await metric('ping:duplicate')) - before >= 2 ? true : undefined), 15_000, 'two duplicates');
+    await waitFor(
+      async () => ((await metric('ping:duplicate')) - before >= 2 ? true : undefined),
+      15_000,
+      'two duplicates',
+    );
     expect(hitsOf(stack, 'ping', 'alice', 'p-thrice')).toHaveLength(1);
     expect((await jobHash(stack, m.jobId))['attempts']).toBe(1);
   });
@@ -87,8 +108,15 @@ describe('worker: exactly once', () => {
     behaviour.set('slow', () => delay(300).then(() => 200));
     const m = jobMessage('slow', 'alice', 'p-concurrent');
     const body = JSON.stringify(m);
-    const responses = await Promise.all(Array.from({ length: 20 }, () => deliverSigned(stack, '/internal/jobs', body)));
-    const outcomes = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as { outcome: string; reason?: string } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => deliverSigned(stack, '/internal/jobs', body)),
+    );
+    const outcomes = await Promise.all(
+      responses.map(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { outcome: string; reason?: string },
+      })),
+    );
     expect(outcomes.filter((o) => o.status === 200 && o.body.outcome === 'succeeded')).toHaveLength(1);
     // Busy deliveries answer 503 with Retry-After: if the running attempt fails, their retry brings the job back.
     for (const o of outcomes.filter((x) => x.body.outcome !== 'succeeded')) {
@@ -109,9 +137,16 @@ describe('worker: failures', () => {
     const job = await settled(m.jobId, 'succeeded');
     expect(job['attempts']).toBe(4);
     expect(job['lastError']).toBeUndefined();
-    expect(hitsOf(stack, 'flaky', 'alice', 'p-flaky').map((h) => h.headers['x-stagger-attempt'])).toEqual(['1', '2', '3', '4']);
+    expect(hitsOf(stack, 'flaky', 'alice', 'p-flaky').map((h) => h.headers['x-stagger-attempt'])).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
     const runs = await stack.admin('/v1/users/alice/runs?taskId=flaky');
-    const { items } = (await runs.json()) as { items: { outcome: string; status: number; attempt: number }[] };
+    const { items } = (await runs.json()) as {
+      items: { outcome: string; status: number; attempt: number }[];
+    };
     expect(items.map((r) => [r.attempt, r.outcome, r.status])).toEqual([
       [4, 'succeeded', 200],
       [3, 'failed', 500],
@@ -167,12 +202,28 @@ describe('worker: signatures and bad input write nothing', () => {
     ['a tampered body', { signedBody: JSON.stringify({ ...m, userId: 'bob' }) }],
     ['a signature for another URL', { signedUrl: 'http://127.0.0.1:1/internal/jobs' }],
     ['a signature for the failure callback URL', { signedUrl: 'FAILURES' }],
-    ['an expired signature', { signature: signQStash({ url: 'JOBS', body, nowS: Math.floor(Date.now() / 1000) - 900, expS: Math.floor(Date.now() / 1000) - 600 }) }],
+    [
+      'an expired signature',
+      {
+        signature: signQStash({
+          url: 'JOBS',
+          body,
+          nowS: Math.floor(Date.now() / 1000) - 900,
+          expS: Math.floor(Date.now() / 1000) - 600,
+        }),
+      },
+    ],
   ] as const)('refuses %s with 401 before any work', async (_name, opts) => {
     const before = await stack.redis.hgetall(keys().metrics);
     const o: Parameters<typeof deliverSigned>[3] = { ...opts };
     if (o.signedUrl === 'FAILURES') o.signedUrl = `${stack.api.url}/internal/failures`;
-    if (typeof o.signature === 'string') o.signature = signQStash({ url: `${stack.api.url}/internal/jobs`, body, nowS: Math.floor(Date.now() / 1000) - 900, expS: Math.floor(Date.now() / 1000) - 600 });
+    if (typeof o.signature === 'string')
+      o.signature = signQStash({
+        url: `${stack.api.url}/internal/jobs`,
+        body,
+        nowS: Math.floor(Date.now() / 1000) - 900,
+        expS: Math.floor(Date.now() / 1000) - 600,
+      });
     const res = await deliverSigned(stack, '/internal/jobs', body, o);
     expect(res.status).toBe(401);
     await nothingWritten(before);
@@ -180,22 +231,37 @@ describe('worker: signatures and bad input write nothing', () => {
 
   it('accepts the next signing key (key rotation)', async () => {
     const n = jobMessage('ping', 'alice', 'p-next-key');
-    const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify(n), { key: TEST_KEYS.nextSigningKey });
+    const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify(n), {
+      key: TEST_KEYS.nextSigningKey,
+    });
     expect(res.status).toBe(200);
     expect(hitsOf(stack, 'ping', 'alice', 'p-next-key')).toHaveLength(1);
   });
 
   it('refuses an unsigned failure callback with 401 and stores no dead letter', async () => {
-    const res = await deliverSigned(stack, '/internal/failures', JSON.stringify({ status: 500, sourceMessageId: 'msg_x', sourceBody: Buffer.from(body).toString('base64') }), {
-      key: 'sig_someone_else',
-    });
+    const res = await deliverSigned(
+      stack,
+      '/internal/failures',
+      JSON.stringify({
+        status: 500,
+        sourceMessageId: 'msg_x',
+        sourceBody: Buffer.from(body).toString('base64'),
+      }),
+      {
+        key: 'sig_someone_else',
+      },
+    );
     expect(res.status).toBe(401);
     expect(await stack.redis.exists(keys().deadLetter(m.jobId))).toBe(0);
   });
 
   it('answers a signed but malformed job with a non-retryable 489 naming the field, and writes nothing', async () => {
     const before = await stack.redis.hgetall(keys().metrics);
-    const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify({ ...m, jobId: 'not-a-job-id', notBefore: 'soon' }));
+    const res = await deliverSigned(
+      stack,
+      '/internal/jobs',
+      JSON.stringify({ ...m, jobId: 'not-a-job-id', notBefore: 'soon' }),
+    );
     expect(res.status).toBe(489);
     expect(res.headers.get('upstash-nonretryable-error')).toBe('true');
     const err = (await res.json()) as { error: { details: { path: string }[] } };
@@ -210,7 +276,18 @@ describe('worker: fuzzed signed bodies', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.jsonValue(),
-          fc.record({ v: fc.constant(1), jobId: fc.string(), taskId: fc.string(), userId: fc.string(), periodKey: fc.string(), notBefore: fc.integer(), origin: fc.string() }, { requiredKeys: [] }),
+          fc.record(
+            {
+              v: fc.constant(1),
+              jobId: fc.string(),
+              taskId: fc.string(),
+              userId: fc.string(),
+              periodKey: fc.string(),
+              notBefore: fc.integer(),
+              origin: fc.string(),
+            },
+            { requiredKeys: [] },
+          ),
           fc.string(),
         ),
         async (value) => {
@@ -271,11 +348,19 @@ describe('operator reads', () => {
     expect(jobId).toMatch(/^ping:alice:manual-[0-9a-z]{16}$/);
     const job = await waitFor(async () => {
       const r = await stack.admin(`/v1/jobs/${encodeURIComponent(jobId)}`);
-      const j = (await r.json()) as { state: string; attempts: number; origin: string; lastStatus: number; plannedAt: string };
+      const j = (await r.json()) as {
+        state: string;
+        attempts: number;
+        origin: string;
+        lastStatus: number;
+        plannedAt: string;
+      };
       return j.state === 'succeeded' ? j : undefined;
     });
     expect(job).toMatchObject({ attempts: 1, origin: 'manual', lastStatus: 200 });
-    const runs = (await (await stack.admin('/v1/users/alice/runs?limit=50')).json()) as { items: { jobId: string }[] };
+    const runs = (await (await stack.admin('/v1/users/alice/runs?limit=50')).json()) as {
+      items: { jobId: string }[];
+    };
     expect(runs.items.map((r) => r.jobId)).toContain(jobId);
   });
 
@@ -319,7 +404,11 @@ describe('cost', () => {
       log: () => logger,
     };
     // Scripts are cached server-wide after their first EVAL: warm them as any earlier job would have.
-    await runDelivery(deps, { message: jobMessage('ping', 'alice', 'p-cost-warm'), messageId: 'msg_warm', retried: 0 });
+    await runDelivery(deps, {
+      message: jobMessage('ping', 'alice', 'p-cost-warm'),
+      messageId: 'msg_warm',
+      retried: 0,
+    });
     calls.length = 0;
     const m = jobMessage('ping', 'alice', 'p-cost');
     const verdict = await runDelivery(deps, { message: m, messageId: 'msg_cost', retried: 0 });
@@ -327,7 +416,9 @@ describe('cost', () => {
     expect(calls).toEqual(['evalsha', 'evalsha']);
     expect(hitsOf(stack, 'ping', 'alice', 'p-cost')).toHaveLength(1);
     calls.length = 0;
-    expect(await runDelivery(deps, { message: m, messageId: 'msg_cost2', retried: 0 })).toMatchObject({ outcome: 'duplicate' });
+    expect(await runDelivery(deps, { message: m, messageId: 'msg_cost2', retried: 0 })).toMatchObject({
+      outcome: 'duplicate',
+    });
     expect(calls).toEqual(['evalsha']);
     expect(published).toEqual([]);
   });

@@ -95,7 +95,13 @@ describe('defaults and normalised values', () => {
   const [a] = catalog.tasks as [Task];
 
   it('fills timeoutMs 10000, retries 3, no rate limits, enabled, catchUp latest', () => {
-    expect([a.timeoutMs, a.retries, a.rateLimits, a.enabled, a.catchUp]).toEqual([10_000, 3, [], true, 'latest']);
+    expect([a.timeoutMs, a.retries, a.rateLimits, a.enabled, a.catchUp]).toEqual([
+      10_000,
+      3,
+      [],
+      true,
+      'latest',
+    ]);
   });
 
   it('turns durations into milliseconds and the offset into numbers', () => {
@@ -112,7 +118,10 @@ describe('defaults and normalised values', () => {
 
 describe('catchUp', () => {
   it('takes latest or none, and the scheduler plans with what the catalog says', () => {
-    const catalog = parseCatalog(HEADER + task('a', { catchUp: 'none' }) + task('b', { catchUp: 'latest' }) + task('c'), {});
+    const catalog = parseCatalog(
+      HEADER + task('a', { catchUp: 'none' }) + task('b', { catchUp: 'latest' }) + task('c'),
+      {},
+    );
     expect(catalog.tasks.map((t) => t.catchUp)).toEqual(['none', 'latest', 'latest']);
     const tasks = schedulableTasks(catalog);
     expect([...tasks.values()].map((t) => [t.id, t.catchUp])).toEqual([
@@ -129,12 +138,19 @@ describe('catchUp', () => {
   });
 
   it('skips a late period of a catchUp none task and runs the one of a catchUp latest task', () => {
-    const text = HEADER + task('quiet', { schedule: '{ every: hour }', spread: '10m', catchUp: 'none' }) + task('eager', { schedule: '{ every: hour }', spread: '10m' });
+    const text =
+      HEADER +
+      task('quiet', { schedule: '{ every: hour }', spread: '10m', catchUp: 'none' }) +
+      task('eager', { schedule: '{ every: hour }', spread: '10m' });
     const tasks = schedulableTasks(parseCatalog(text, {}));
     const lastDueAt = Date.parse('2030-01-01T10:00:00Z');
     const now = Date.parse('2030-01-01T15:10:00Z');
     const plan = (id: string) => planSlot({ task: tasks.get(id)!, group: 'UTC', members: 3, lastDueAt }, now);
-    expect(plan('quiet')).toMatchObject({ kind: 'skip', reason: 'late-not-caught-up', periodKey: '2030-01-01T15' });
+    expect(plan('quiet')).toMatchObject({
+      kind: 'skip',
+      reason: 'late-not-caught-up',
+      periodKey: '2030-01-01T15',
+    });
     expect(plan('eager')).toMatchObject({ kind: 'claim', backfilled: true, startAt: now });
   });
 });

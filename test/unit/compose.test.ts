@@ -5,7 +5,10 @@ import { parse } from 'yaml';
 import { LOCAL_DEFAULTS } from '../../lib/config.js';
 
 interface Compose {
-  services: Record<string, { image?: string; command?: string[]; ports?: string[]; environment?: Record<string, string> }>;
+  services: Record<
+    string,
+    { image?: string; command?: string[]; ports?: string[]; environment?: Record<string, string> }
+  >;
 }
 
 describe('docker-compose.yml', () => {
@@ -21,7 +24,12 @@ describe('docker-compose.yml', () => {
 
   it('publishes the documented local ports', () => {
     const published = (doc.services['stagger']?.ports ?? []).map((p) => Number(p.split(':')[0]));
-    for (const p of [LOCAL_DEFAULTS.offlinePort, LOCAL_DEFAULTS.bridgePort, LOCAL_DEFAULTS.brokerPort, LOCAL_DEFAULTS.targetPort]) {
+    for (const p of [
+      LOCAL_DEFAULTS.offlinePort,
+      LOCAL_DEFAULTS.bridgePort,
+      LOCAL_DEFAULTS.brokerPort,
+      LOCAL_DEFAULTS.targetPort,
+    ]) {
       expect(published).toContain(p);
     }
   });

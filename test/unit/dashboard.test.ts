@@ -42,7 +42,9 @@ describe('starts chart', () => {
   it('keeps the bucket right after the window apart (whole-second delivery), and anything later outside', () => {
     const bins = binStarts(new Map([[1_020_500, 1]]), { startAt: 1_000_200, windowMs: 20_000 }, 1_000);
     expect([bins.counts[19], bins.after, bins.outside]).toEqual([0, 1, 0]);
-    expect(binStarts(new Map([[1_021_500, 1]]), { startAt: 1_000_200, windowMs: 20_000 }, 1_000)).toMatchObject({ after: 0, outside: 1 });
+    expect(
+      binStarts(new Map([[1_021_500, 1]]), { startAt: 1_000_200, windowMs: 20_000 }, 1_000),
+    ).toMatchObject({ after: 0, outside: 1 });
   });
 
   it('counts starts far outside the window apart', () => {

@@ -45,7 +45,9 @@ describe('error mapping', () => {
     expect(r.statusCode).toBe(500);
     expect(r.body).not.toContain('secret');
     expect(r.body).not.toContain('stack');
-    expect(JSON.parse(r.body as string)).toEqual({ error: { code: 'internal_error', message: 'internal error', requestId: 'req-2' } });
+    expect(JSON.parse(r.body as string)).toEqual({
+      error: { code: 'internal_error', message: 'internal error', requestId: 'req-2' },
+    });
   });
 });
 

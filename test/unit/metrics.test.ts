@@ -1,7 +1,13 @@
 // Metrics, pure parts: histogram bucketing, the metrics-hash layout, the Prometheus text (read back by a real parser).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bucketLabel, DURATION_BOUNDS_MS, LATENESS_BOUNDS_MS, periodStatsTtlMs, startsBucketMs } from '../../lib/metrics/buckets.js';
+import {
+  bucketLabel,
+  DURATION_BOUNDS_MS,
+  LATENESS_BOUNDS_MS,
+  periodStatsTtlMs,
+  startsBucketMs,
+} from '../../lib/metrics/buckets.js';
 import { metricFamilies, type LiveGauges } from '../../lib/metrics/families.js';
 import { metricField, parseMetricsHash } from '../../lib/metrics/fields.js';
 import { renderFamilies } from '../../lib/metrics/prometheus.js';
@@ -35,7 +41,9 @@ describe('histogram buckets', () => {
     fc.assert(
       fc.property(fc.nat(10_000_000), fc.nat(10_000_000), (a, b) => {
         const [lo, hi] = a <= b ? [a, b] : [b, a];
-        expect(order.indexOf(bucketLabel(LATENESS_BOUNDS_MS, lo))).toBeLessThanOrEqual(order.indexOf(bucketLabel(LATENESS_BOUNDS_MS, hi)));
+        expect(order.indexOf(bucketLabel(LATENESS_BOUNDS_MS, lo))).toBeLessThanOrEqual(
+          order.indexOf(bucketLabel(LATENESS_BOUNDS_MS, hi)),
+        );
       }),
     );
   });
@@ -44,8 +52,17 @@ describe('histogram buckets', () => {
     expect(startsBucketMs(20_000)).toBe(1_000);
     expect(startsBucketMs(600_000)).toBe(5_000);
     expect(startsBucketMs(14_400_000)).toBe(120_000);
-    expect(periodStatsTtlMs({ kind: 'every', every: 'hour', at: ':00', offset: { minute: 0 } } as never)).toBe(86_400_000);
-    expect(periodStatsTtlMs({ kind: 'every', every: 'week', at: 'mon 00:00', offset: { weekday: 1, hour: 0, minute: 0 } } as never)).toBe(3 * 7 * 86_400_000);
+    expect(
+      periodStatsTtlMs({ kind: 'every', every: 'hour', at: ':00', offset: { minute: 0 } } as never),
+    ).toBe(86_400_000);
+    expect(
+      periodStatsTtlMs({
+        kind: 'every',
+        every: 'week',
+        at: 'mon 00:00',
+        offset: { weekday: 1, hour: 0, minute: 0 },
+      } as never),
+    ).toBe(3 * 7 * 86_400_000);
   });
 });
 
@@ -77,7 +94,10 @@ describe('metrics hash', () => {
   });
 
   it('names fields so a task called "limit" cannot be read as a rate limit', () => {
-    const hash = parseMetricsHash({ [metricField.task('limit', 'started')]: 1, [metricField.taskBucket('limit', 'lat', '100')]: 1 });
+    const hash = parseMetricsHash({
+      [metricField.task('limit', 'started')]: 1,
+      [metricField.taskBucket('limit', 'lat', '100')]: 1,
+    });
     expect(hash.limits.size).toBe(0);
     expect(hash.tasks.get('limit')?.counters.started).toBe(1);
   });
@@ -132,44 +152,86 @@ describe('Prometheus text', () => {
 
   it('renders histograms cumulative in seconds with +Inf, _sum and _count', () => {
     expect(scrape.histogram('stagger_job_duration_seconds', { task: 'ping' })).toEqual({
-      buckets: { '0.01': 0, '0.025': 0, '0.05': 0, '0.1': 5, '0.25': 5, '0.5': 5, '1': 5, '2.5': 5, '5': 5, '10': 5, '30': 5, '+Inf': 6 },
+      buckets: {
+        '0.01': 0,
+        '0.025': 0,
+        '0.05': 0,
+        '0.1': 5,
+        '0.25': 5,
+        '0.5': 5,
+        '1': 5,
+        '2.5': 5,
+        '5': 5,
+        '10': 5,
+        '30': 5,
+        '+Inf': 6,
+      },
       count: 6,
       sum: 40.25,
     });
-    expect(scrape.histogram('stagger_job_lateness_seconds', { task: 'pong' })).toMatchObject({ count: 1, sum: 0.9 });
+    expect(scrape.histogram('stagger_job_lateness_seconds', { task: 'pong' })).toMatchObject({
+      count: 1,
+      sum: 0.9,
+    });
     expect(scrape.histogram('stagger_job_lateness_seconds', { task: 'pong' })?.buckets['1']).toBe(1);
     expect(scrape.histogram('stagger_scheduler_tick_duration_seconds')).toMatchObject({ count: 1, sum: 0.2 });
   });
 
   it('escapes label values and help text', () => {
-    const odd = renderFamilies([{ name: 'x_total', help: 'a\\b\nc', type: 'counter', samples: [{ labels: { v: 'q"\\\n' }, value: 1 }] }]);
+    const odd = renderFamilies([
+      { name: 'x_total', help: 'a\\b\nc', type: 'counter', samples: [{ labels: { v: 'q"\\\n' }, value: 1 }] },
+    ]);
     expect(odd).toBe('# HELP x_total a\\\\b\\nc\n# TYPE x_total counter\nx_total{v="q\\"\\\\\\n"} 1\n');
     expect(readScrape(odd).families.get('x_total')?.metrics[0]?.labels).toEqual({ v: 'q"\\\n' });
   });
 
   it('refuses a metric or label name Prometheus would reject', () => {
-    expect(() => renderFamilies([{ name: 'bad-name', help: '', type: 'gauge', samples: [] }])).toThrow(/metric name/);
-    expect(() => renderFamilies([{ name: 'ok', help: '', type: 'gauge', samples: [{ labels: { 'le-x': '1' }, value: 1 }] }])).toThrow(/label name/);
+    expect(() => renderFamilies([{ name: 'bad-name', help: '', type: 'gauge', samples: [] }])).toThrow(
+      /metric name/,
+    );
+    expect(() =>
+      renderFamilies([
+        { name: 'ok', help: '', type: 'gauge', samples: [{ labels: { 'le-x': '1' }, value: 1 }] },
+      ]),
+    ).toThrow(/label name/);
   });
 });
 
 describe('tick writes', () => {
-  const task = { id: 'ping', schedule: { kind: 'every', every: 'hour', at: ':00', offset: { minute: 0 } } } as unknown as SchedulableTask;
+  const task = {
+    id: 'ping',
+    schedule: { kind: 'every', every: 'hour', at: ':00', offset: { minute: 0 } },
+  } as unknown as SchedulableTask;
   const slot = (group: string, total: number, how: OwnedSlot['how']): OwnedSlot =>
-    ({ how, retries: 3, slot: { taskId: 'ping', group, periodKey: '2026-11-30T08', total } }) as unknown as OwnedSlot;
+    ({
+      how,
+      retries: 3,
+      slot: { taskId: 'ping', group, periodKey: '2026-11-30T08', total },
+    }) as unknown as OwnedSlot;
 
   it('counts the tick, its duration bucket, and planned jobs of claimed slots per task and per period (zone groups added up)', () => {
     const keys = keysFor('t:');
-    const w = tickWrites(keys, new Map([['ping', task]]), [slot('Europe/Paris', 10, 'claimed'), slot('Asia/Tokyo', 5, 'claimed'), slot('_', 7, 'resumed')], {
-      now: 0,
-      fence: 1,
-      durationMs: 180.4,
-      claimed: 2,
-      resumed: 1,
-      failed: 0,
-      summary: {},
+    const w = tickWrites(
+      keys,
+      new Map([['ping', task]]),
+      [slot('Europe/Paris', 10, 'claimed'), slot('Asia/Tokyo', 5, 'claimed'), slot('_', 7, 'resumed')],
+      {
+        now: 0,
+        fence: 1,
+        durationMs: 180.4,
+        claimed: 2,
+        resumed: 1,
+        failed: 0,
+        summary: {},
+      },
+    );
+    expect(w.metrics).toEqual({
+      '_sched:tick:250': 1,
+      '_sched:tick:sum': 180,
+      '_sched:claimed': 2,
+      '_sched:resumed': 1,
+      'ping:planned': 15,
     });
-    expect(w.metrics).toEqual({ '_sched:tick:250': 1, '_sched:tick:sum': 180, '_sched:claimed': 2, '_sched:resumed': 1, 'ping:planned': 15 });
     expect(w.planned).toEqual([{ key: 't:pstats:ping:2026-11-30T08', planned: 15, ttlMs: 86_400_000 }]);
   });
 });

@@ -35,7 +35,10 @@ describe('OpenAPI document', () => {
       expect(path).toMatch(/^\//);
       expect(METHODS).toContain(method);
       const statuses = Object.keys(op['responses'] as object);
-      expect(statuses.some((s) => /^2\d\d$/.test(s)), `${method} ${path}`).toBe(true);
+      expect(
+        statuses.some((s) => /^2\d\d$/.test(s)),
+        `${method} ${path}`,
+      ).toBe(true);
       for (const s of statuses) expect(s).toMatch(/^[1-5]\d\d$/);
     }
   });
@@ -43,7 +46,9 @@ describe('OpenAPI document', () => {
   it('declares every path template parameter, as required, and no others', () => {
     for (const { path, method, op } of operations) {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-      const params = (op['parameters'] as { name: string; in: string; required: boolean; schema: unknown }[] | undefined) ?? [];
+      const params =
+        (op['parameters'] as
+          { name: string; in: string; required: boolean; schema: unknown }[] | undefined) ?? [];
       const declared = params.filter((p) => p.in === 'path');
       expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual([...inPath].sort());
       for (const p of declared) expect(p.required).toBe(true);
@@ -53,7 +58,10 @@ describe('OpenAPI document', () => {
 
   it('resolves every $ref and every security scheme it uses', () => {
     for (const ref of refsIn(doc)) {
-      const target = ref.replace(/^#\//, '').split('/').reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], doc);
+      const target = ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], doc);
       expect(target, ref).toBeTypeOf('object');
     }
     const schemes = Object.keys((doc.components['securitySchemes'] ?? {}) as object);
@@ -66,19 +74,29 @@ describe('OpenAPI document', () => {
 
   it('carries the zod constraints the handlers enforce', () => {
     const putUser = doc.paths['/v1/users/{userId}']?.['put'] as unknown as {
-      requestBody: { required: boolean; content: { 'application/json': { schema: { required: string[]; additionalProperties: boolean } } } };
+      requestBody: {
+        required: boolean;
+        content: { 'application/json': { schema: { required: string[]; additionalProperties: boolean } } };
+      };
       security: unknown[];
     };
     expect(putUser.requestBody.required).toBe(true);
     expect(putUser.requestBody.content['application/json'].schema.required).toEqual(['zone']);
     expect(putUser.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
     expect(putUser.security).toEqual([{ adminKey: [] }]);
-    const list = doc.paths['/v1/users']?.['get'] as unknown as { parameters: { name: string; required: boolean; schema: Record<string, unknown> }[] };
+    const list = doc.paths['/v1/users']?.['get'] as unknown as {
+      parameters: { name: string; required: boolean; schema: Record<string, unknown> }[];
+    };
     const limit = list.parameters.find((p) => p.name === 'limit');
     expect(limit).toMatchObject({ required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } });
-    const enable = doc.paths['/v1/users/{userId}/tasks/{taskId}']?.['put'] as unknown as { requestBody: { required: boolean }; responses: object };
+    const enable = doc.paths['/v1/users/{userId}/tasks/{taskId}']?.['put'] as unknown as {
+      requestBody: { required: boolean };
+      responses: object;
+    };
     expect(enable.requestBody.required).toBe(false);
-    expect(Object.keys(enable.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401', '404', '409', '413']));
+    expect(Object.keys(enable.responses)).toEqual(
+      expect.arrayContaining(['200', '201', '400', '401', '404', '409', '413']),
+    );
     expect(doc.paths['/openapi.json']?.['get']?.security).toEqual([]);
   });
 
@@ -87,12 +105,19 @@ describe('OpenAPI document', () => {
     const documented = new Map(ALL_ROUTES.map((r) => [`${r.method} ${r.path}`, r]));
     for (const route of deployed) {
       const spec = documented.get(`${route.method} ${route.path}`);
-      expect(spec, `${route.method} ${route.path} (${route.functionName}) is not in the route table`).toBeDefined();
+      expect(
+        spec,
+        `${route.method} ${route.path} (${route.functionName}) is not in the route table`,
+      ).toBeDefined();
       expect(spec?.handler, `${route.method} ${route.path}`).toBe(route.handler);
-      expect(doc.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`).toBeDefined();
+      expect(
+        doc.paths[route.path]?.[route.method.toLowerCase()],
+        `${route.method} ${route.path}`,
+      ).toBeDefined();
     }
     const deployedKeys = new Set(deployed.map((r) => `${r.method} ${r.path}`));
-    for (const key of documented.keys()) expect(deployedKeys, `${key} is documented but not in serverless.yml`).toContain(key);
+    for (const key of documented.keys())
+      expect(deployedKeys, `${key} is documented but not in serverless.yml`).toContain(key);
   });
 
   it('names handlers that exist: every documented handler module exports that function', async () => {

@@ -14,7 +14,10 @@ describe('preference scripts', () => {
   it('documents KEYS[1..numKeys] and uses no key beyond them', () => {
     for (const script of PREFERENCE_SCRIPTS) {
       const used = new Set([...script.text.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
-      expect([...used].sort((a, b) => a - b), script.name).toEqual(Array.from({ length: script.numKeys }, (_, i) => i + 1));
+      expect(
+        [...used].sort((a, b) => a - b),
+        script.name,
+      ).toEqual(Array.from({ length: script.numKeys }, (_, i) => i + 1));
       expect(script.text, script.name).toMatch(/Output:/);
       expect(script.text, script.name).not.toMatch(/redis\.call\('TIME'/); // time comes in ARGV
     }

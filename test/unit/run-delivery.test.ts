@@ -5,7 +5,12 @@ import type { JobMessage } from '../../lib/domain/job.js';
 import { logger } from '../../lib/log.js';
 import type { RecordInput, StartInput, StartResult } from '../../lib/worker/job-store.js';
 import type { PublishOptions } from '../../lib/worker/publish-job.js';
-import { runDelivery, templateParams, WORKER_POLICY, type WorkerDeps } from '../../lib/worker/run-delivery.js';
+import {
+  runDelivery,
+  templateParams,
+  WORKER_POLICY,
+  type WorkerDeps,
+} from '../../lib/worker/run-delivery.js';
 import { verdictResult } from '../../lib/worker/qstash-edge.js';
 
 const NOW = Date.UTC(2026, 10, 30, 8, 0, 0);
@@ -40,7 +45,10 @@ const message = (over: Partial<JobMessage> = {}): JobMessage => ({
   ...over,
 });
 
-function harness(start: StartResult, opts: { fetch?: typeof fetch; guardMs?: number; clockAfterStart?: number } = {}) {
+function harness(
+  start: StartResult,
+  opts: { fetch?: typeof fetch; guardMs?: number; clockAfterStart?: number } = {},
+) {
   let now = NOW;
   const starts: StartInput[] = [];
   const records: RecordInput[] = [];
@@ -88,20 +96,32 @@ describe('runDelivery', () => {
     expect(verdictResult(v).statusCode).toBe(200);
     const p = h.published[0]!;
     // Jitter within one slot of the refusing limit: (1000 + 250) / 2 * 0.5.
-    expect(p.opts).toEqual({ deduplicationId: 'invoice:u1:2026-11-30T08:d1', notBeforeMs: NOW + 800 + 313, retries: 3 });
+    expect(p.opts).toEqual({
+      deduplicationId: 'invoice:u1:2026-11-30T08:d1',
+      notBeforeMs: NOW + 800 + 313,
+      retries: 3,
+    });
     expect(p.message).toMatchObject({ deferrals: 1, notBefore: NOW + 800 + 313, origin: 'scheduled' });
     expect(h.records).toEqual([]);
   });
 
   it('keeps deduplication ids of a replayed job apart from its earlier life', async () => {
     const h = harness({ kind: 'denied', retryAt: NOW, limit: 'billing', deferrals: 1, replays: 2 });
-    await runDelivery(h.deps, { message: message({ origin: 'replay', deferrals: 4 }), messageId: 'm1', retried: 0 });
+    await runDelivery(h.deps, {
+      message: message({ origin: 'replay', deferrals: 4 }),
+      messageId: 'm1',
+      retried: 0,
+    });
     expect(h.published[0]!.opts.deduplicationId).toBe('invoice:u1:2026-11-30T08:g2:d5');
   });
 
   it('fails the attempt (5xx, QStash retries) once the deferral budget is spent, instead of deferring forever', async () => {
     const h = harness({ kind: 'denied', retryAt: NOW + 4000, limit: 'global', deferrals: 51, replays: 0 });
-    const v = await runDelivery(h.deps, { message: message({ deferrals: WORKER_POLICY.maxDeferrals }), messageId: 'm1', retried: 0 });
+    const v = await runDelivery(h.deps, {
+      message: message({ deferrals: WORKER_POLICY.maxDeferrals }),
+      messageId: 'm1',
+      retried: 0,
+    });
     expect(v).toEqual({ kind: 'retry', reason: 'rate_limited', retryAfterMs: 4000 });
     const res = verdictResult(v);
     expect([res.statusCode, res.headers?.['Retry-After']]).toEqual([503, '4']);
@@ -125,10 +145,18 @@ describe('runDelivery', () => {
     expect(soon.starts[0]!.now).toBe(NOW + 900);
 
     const early = harness({ kind: 'claimed', attempt: 1, params: '{}', admittedAt: NOW });
-    const v = await runDelivery(early.deps, { message: message({ notBefore: NOW + 60_000 }), messageId: 'm7', retried: 1 });
+    const v = await runDelivery(early.deps, {
+      message: message({ notBefore: NOW + 60_000 }),
+      messageId: 'm7',
+      retried: 1,
+    });
     expect(v).toEqual({ kind: 'ack', outcome: 'rescheduled' });
     expect(early.starts).toEqual([]);
-    expect(early.published[0]!.opts).toEqual({ deduplicationId: 'invoice:u1:2026-11-30T08:early:m7', notBeforeMs: NOW + 60_000, retries: 4 });
+    expect(early.published[0]!.opts).toEqual({
+      deduplicationId: 'invoice:u1:2026-11-30T08:early:m7',
+      notBeforeMs: NOW + 60_000,
+      retries: 4,
+    });
   });
 
   it('answers a busy job with 503 and Retry-After, so the delivery survives if the running attempt fails', async () => {
@@ -156,7 +184,9 @@ describe('runDelivery', () => {
     expect(h.starts[0]!.leaseMs).toBe(1000 + 2000);
     expect(signal).toBeDefined();
     const none = harness({ kind: 'claimed', attempt: 1, params: '{"n":1}', admittedAt: NOW });
-    expect(await runDelivery(none.deps, { message: message(), messageId: 'm1', retried: 0, deadline: NOW + 1500 })).toEqual({
+    expect(
+      await runDelivery(none.deps, { message: message(), messageId: 'm1', retried: 0, deadline: NOW + 1500 }),
+    ).toEqual({
       kind: 'retry',
       reason: 'no_time_left',
     });
@@ -166,6 +196,13 @@ describe('runDelivery', () => {
 describe('templateParams', () => {
   it("lets the job's identity win over a param of the same name", () => {
     const p = templateParams('{"userId":"mallory","n":2,"flag":true,"nested":{"x":1}}', message());
-    expect(p).toEqual({ userId: 'u1', n: 2, flag: 'true', taskId: 'invoice', periodKey: '2026-11-30T08', jobId: 'invoice:u1:2026-11-30T08' });
+    expect(p).toEqual({
+      userId: 'u1',
+      n: 2,
+      flag: 'true',
+      taskId: 'invoice',
+      periodKey: '2026-11-30T08',
+      jobId: 'invoice:u1:2026-11-30T08',
+    });
   });
 });

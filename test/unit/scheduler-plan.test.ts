@@ -52,19 +52,31 @@ describe('planSlot', () => {
   });
 
   it('with catchUp none skips a late period instead of running it', () => {
-    const plan = planSlot(group(task({ catchUp: 'none' }), at('2030-01-01T10:00:00Z')), at('2030-01-01T15:10:00Z'));
+    const plan = planSlot(
+      group(task({ catchUp: 'none' }), at('2030-01-01T10:00:00Z')),
+      at('2030-01-01T15:10:00Z'),
+    );
     expect(plan).toMatchObject({ kind: 'skip', reason: 'late-not-caught-up', periodKey: '2030-01-01T15' });
   });
 
   it('with catchUp none still runs a period claimed within the lateness bound', () => {
-    const plan = planSlot(group(task({ catchUp: 'none' }), at('2030-01-01T14:00:00Z')), at('2030-01-01T15:04:00Z'));
+    const plan = planSlot(
+      group(task({ catchUp: 'none' }), at('2030-01-01T14:00:00Z')),
+      at('2030-01-01T15:04:00Z'),
+    );
     expect(plan).toMatchObject({ kind: 'claim', backfilled: false });
   });
 
   it('does not backfill a zone group it has never claimed for (enabling is not retroactive)', () => {
     const daily = task({ schedule: ScheduleSchema.parse({ every: 'day', at: '07:00' }), spreadMs: HOUR });
-    expect(planSlot(group(daily, undefined), at('2030-01-01T09:00:00Z'))).toMatchObject({ kind: 'skip', reason: 'late-first-seen' });
-    expect(planSlot(group(daily, undefined), at('2030-01-01T07:00:30Z'))).toMatchObject({ kind: 'claim', backfilled: false });
+    expect(planSlot(group(daily, undefined), at('2030-01-01T09:00:00Z'))).toMatchObject({
+      kind: 'skip',
+      reason: 'late-first-seen',
+    });
+    expect(planSlot(group(daily, undefined), at('2030-01-01T07:00:30Z'))).toMatchObject({
+      kind: 'claim',
+      backfilled: false,
+    });
   });
 
   it('starts the window at the claim when the tick comes after the due time, never before the due time', () => {
@@ -76,7 +88,10 @@ describe('planSlot', () => {
   });
 
   it('computes user-zone periods in the group zone', () => {
-    const daily = task({ schedule: ScheduleSchema.parse({ every: 'day', at: '07:00' }), zone: { policy: 'user' } });
+    const daily = task({
+      schedule: ScheduleSchema.parse({ every: 'day', at: '07:00' }),
+      zone: { policy: 'user' },
+    });
     // 07:00 in Tokyo is 22:00 UTC the day before.
     const plan = planSlot(group(daily, undefined, 5, 'Asia/Tokyo'), at('2029-12-31T22:01:00Z'));
     expect(plan).toMatchObject({ kind: 'claim', tz: 'Asia/Tokyo' });
@@ -84,9 +99,13 @@ describe('planSlot', () => {
   });
 
   it('skips an empty group and a group whose zone is not a time zone', () => {
-    expect(planSlot(group(task(), undefined, 0), at('2030-01-01T10:00:00Z'))).toMatchObject({ reason: 'empty' });
+    expect(planSlot(group(task(), undefined, 0), at('2030-01-01T10:00:00Z'))).toMatchObject({
+      reason: 'empty',
+    });
     const userTask = task({ zone: { policy: 'user' } });
-    expect(planSlot(group(userTask, undefined, 3, 'Not/AZone'), at('2030-01-01T10:00:00Z'))).toMatchObject({ reason: 'bad-zone' });
+    expect(planSlot(group(userTask, undefined, 3, 'Not/AZone'), at('2030-01-01T10:00:00Z'))).toMatchObject({
+      reason: 'bad-zone',
+    });
   });
 
   it('stretches the window when its jobs would exceed the task rate limit', () => {

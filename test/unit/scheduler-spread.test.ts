@@ -10,18 +10,24 @@ const draw = fc.integer({ min: 0, max: 999_999 }).map((n) => n / 1_000_000);
 const spreadCase = fc
   .record({ total: fc.integer({ min: 1, max: 1500 }), windowMs: fc.integer({ min: 1, max: 86_400_000 }) })
   .chain(({ total, windowMs }) =>
-    fc.record({ total: fc.constant(total), windowMs: fc.constant(windowMs), us: fc.array(draw, { minLength: total, maxLength: total }) }),
+    fc.record({
+      total: fc.constant(total),
+      windowMs: fc.constant(windowMs),
+      us: fc.array(draw, { minLength: total, maxLength: total }),
+    }),
   );
 
 describe('stratified spread', () => {
   it('puts exactly one job in each of the N strata (a permutation covering the window)', () => {
     fc.assert(
       fc.property(spreadCase, ({ total, windowMs, us }) => {
-        const strata = us.map((u, rank) => spreadOffset(rank, total, windowMs, u)).map((offset, rank) => {
-          expect(offset).toBeGreaterThanOrEqual((windowMs * rank) / total);
-          expect(offset).toBeLessThan((windowMs * (rank + 1)) / total);
-          return rank;
-        });
+        const strata = us
+          .map((u, rank) => spreadOffset(rank, total, windowMs, u))
+          .map((offset, rank) => {
+            expect(offset).toBeGreaterThanOrEqual((windowMs * rank) / total);
+            expect(offset).toBeLessThan((windowMs * (rank + 1)) / total);
+            return rank;
+          });
         expect(new Set(strata).size).toBe(total);
       }),
     );
@@ -29,36 +35,48 @@ describe('stratified spread', () => {
 
   it('holds k-1 to k+1 jobs in any stretch of k strata (no clusters, no gaps)', () => {
     fc.assert(
-      fc.property(spreadCase, fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 50 }), ({ total, windowMs, us }, from, k) => {
-        const offsets = us.map((u, rank) => spreadOffset(rank, total, windowMs, u));
-        const width = (k * windowMs) / total;
-        const start = from * (windowMs - Math.min(width, windowMs));
-        const inside = offsets.filter((o) => o >= start && o < start + width).length;
-        expect(inside).toBeGreaterThanOrEqual(Math.min(k, total) - 1);
-        expect(inside).toBeLessThanOrEqual(k + 1);
-      }),
+      fc.property(
+        spreadCase,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 50 }),
+        ({ total, windowMs, us }, from, k) => {
+          const offsets = us.map((u, rank) => spreadOffset(rank, total, windowMs, u));
+          const width = (k * windowMs) / total;
+          const start = from * (windowMs - Math.min(width, windowMs));
+          const inside = offsets.filter((o) => o >= start && o < start + width).length;
+          expect(inside).toBeGreaterThanOrEqual(Math.min(k, total) - 1);
+          expect(inside).toBeLessThanOrEqual(k + 1);
+        },
+      ),
     );
   });
 
   it('plans whole-ms starts inside [startAt, startAt + W), in rank order, never before now', () => {
     fc.assert(
-      fc.property(spreadCase, fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: -1000, max: 100_000_000 }), ({ total, windowMs, us }, startAt, nowShift) => {
-        const now = startAt + nowShift;
-        const window = { startAt, windowMs, total };
-        const starts = us.map((u, rank) => notBeforeOf(window, rank, u, now));
-        starts.forEach((t, rank) => {
-          expect(Number.isInteger(t)).toBe(true);
-          expect(t).toBeGreaterThanOrEqual(Math.max(startAt, now));
-          if (now < startAt + windowMs) expect(t).toBeLessThan(Math.max(startAt + windowMs, now + 1));
-          if (rank > 0) expect(t).toBeGreaterThanOrEqual(starts[rank - 1]!);
-        });
-      }),
+      fc.property(
+        spreadCase,
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: -1000, max: 100_000_000 }),
+        ({ total, windowMs, us }, startAt, nowShift) => {
+          const now = startAt + nowShift;
+          const window = { startAt, windowMs, total };
+          const starts = us.map((u, rank) => notBeforeOf(window, rank, u, now));
+          starts.forEach((t, rank) => {
+            expect(Number.isInteger(t)).toBe(true);
+            expect(t).toBeGreaterThanOrEqual(Math.max(startAt, now));
+            if (now < startAt + windowMs) expect(t).toBeLessThan(Math.max(startAt + windowMs, now + 1));
+            if (rank > 0) expect(t).toBeGreaterThanOrEqual(starts[rank - 1]!);
+          });
+        },
+      ),
     );
   });
 
   it('keeps a draw outside [0,1) from moving a job out of its stratum or the window', () => {
     expect(notBeforeOf({ startAt: 0, windowMs: 1000, total: 10 }, 9, 1, 0)).toBe(900);
-    expect(notBeforeOf({ startAt: 0, windowMs: 1000, total: 10 }, 9, 0.9999999999999999, 0)).toBeLessThan(1000);
+    expect(notBeforeOf({ startAt: 0, windowMs: 1000, total: 10 }, 9, 0.9999999999999999, 0)).toBeLessThan(
+      1000,
+    );
     expect(spreadOffset(3, 10, 1000, Number.NaN)).toBe(300);
   });
 
@@ -97,7 +115,9 @@ describe('stretchWindow', () => {
       let seed = 7;
       const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
       const windowMs = stretchWindow(60_000, total, [limit], stretchGuardMs);
-      const starts = Array.from({ length: total }, (_, rank) => notBeforeOf({ startAt: 0, windowMs, total }, rank, random(), 0));
+      const starts = Array.from({ length: total }, (_, rank) =>
+        notBeforeOf({ startAt: 0, windowMs, total }, rank, random(), 0),
+      );
       const admitted: number[] = [];
       let oldest = 0;
       let deferred = 0;
@@ -119,13 +139,21 @@ describe('stretchWindow', () => {
       fc.property(
         fc.integer({ min: 1, max: 3_600_000 }),
         fc.integer({ min: 1, max: 1_000_000 }),
-        fc.array(fc.record({ limit: fc.integer({ min: 1, max: 10_000 }), windowMs: fc.integer({ min: 1, max: 3_600_000 }) }), { maxLength: 4 }),
+        fc.array(
+          fc.record({
+            limit: fc.integer({ min: 1, max: 10_000 }),
+            windowMs: fc.integer({ min: 1, max: 3_600_000 }),
+          }),
+          { maxLength: 4 },
+        ),
         (windowMs, total, limits) => {
           const stretched = stretchWindow(windowMs, total, limits);
           expect(stretched).toBeGreaterThanOrEqual(windowMs);
-          for (const rule of limits) expect((total * rule.windowMs) / stretched).toBeLessThanOrEqual(rule.limit);
+          for (const rule of limits)
+            expect((total * rule.windowMs) / stretched).toBeLessThanOrEqual(rule.limit);
           const guarded = stretchWindow(windowMs, total, limits, 250);
-          for (const rule of limits) expect((total * (rule.windowMs + 250)) / guarded).toBeLessThanOrEqual(rule.limit);
+          for (const rule of limits)
+            expect((total * (rule.windowMs + 250)) / guarded).toBeLessThanOrEqual(rule.limit);
         },
       ),
     );
@@ -134,7 +162,14 @@ describe('stretchWindow', () => {
 
 describe('planJobs', () => {
   it('builds valid job messages with job id {task}:{user}:{period}, ranks from the checkpoint, and the backfilled flag', () => {
-    const slot = { taskId: 'daily_report', periodKey: '2030-01-01', backfilled: true, startAt: 1_000_000, windowMs: 1000, total: 10 };
+    const slot = {
+      taskId: 'daily_report',
+      periodKey: '2030-01-01',
+      backfilled: true,
+      startAt: 1_000_000,
+      windowMs: 1000,
+      total: 10,
+    };
     const jobs = planJobs(slot, ['alice', 'bob'], 4, 0, () => 0.5);
     expect(jobs.map((j) => JobMessage.parse(j))).toEqual(jobs);
     const u = slotPhase(slot);
@@ -147,7 +182,14 @@ describe('planJobs', () => {
   });
 
   it("places a slot's jobs exactly W/N apart with one phase per slot, the same on a re-plan", () => {
-    const slot = { taskId: 'daily_report', periodKey: '2030-01-01', backfilled: false, startAt: 0, windowMs: 100_000, total: 1000 };
+    const slot = {
+      taskId: 'daily_report',
+      periodKey: '2030-01-01',
+      backfilled: false,
+      startAt: 0,
+      windowMs: 100_000,
+      total: 1000,
+    };
     const ids = Array.from({ length: 1000 }, (_, i) => `u${i}`);
     const a = planJobs(slot, ids, 0, 0, Math.random).map((j) => j.notBefore);
     const b = planJobs(slot, ids, 0, 0, Math.random).map((j) => j.notBefore);

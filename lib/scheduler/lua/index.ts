@@ -8,4 +8,12 @@ import { renewLock } from './renewLock-1.js';
 import { readTickState } from './readTickState-2.js';
 import { takeSlot } from './takeSlot-2.js';
 
-export const SCHEDULER_SCRIPTS: readonly LuaScript[] = [acquireLock, renewLock, releaseLock, claimSlot, advanceSlot, takeSlot, readTickState];
+export const SCHEDULER_SCRIPTS: readonly LuaScript[] = [
+  acquireLock,
+  renewLock,
+  releaseLock,
+  claimSlot,
+  advanceSlot,
+  takeSlot,
+  readTickState,
+];
