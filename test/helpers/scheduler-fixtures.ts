@@ -1,7 +1,4 @@
 // Test fixtures for the scheduler: a catalog file, seeded task indexes, deps over the test stack, and what the broker stored.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';
@@ -9,6 +6,7 @@ import { QStashPublisher, type FanOutPublisher, type PublishReport } from '../..
 import { schedulableTasks } from '../../lib/scheduler/tasks.js';
 import { parseCatalog } from '../../lib/domain/catalog.js';
 import { keysFor } from '../../lib/store/keys.js';
+import { catalogHead, writeTempCatalog } from './catalog-file.js';
 import type { TestStack } from './stack.js';
 import { seededRandom } from '../../lib/util/seeded-random.js';
 
@@ -22,13 +20,7 @@ export interface SchedTask {
 }
 
 function catalogYaml(limits: Record<string, string>, tasks: SchedTask[]): string {
-  const lines = ['version: 1', 'baseUrl: http://127.0.0.1:4000', 'allowedHosts: [127.0.0.1]', 'rateLimits:'];
-  for (const [k, v] of Object.entries(limits)) {
-    const [limit, window] = v.split('/');
-    lines.push(`  ${k}: { limit: ${limit}, window: ${window} }`);
-  }
-  if (Object.keys(limits).length === 0) lines.push('  {}');
-  lines.push('tasks:');
+  const lines = catalogHead(limits, ['baseUrl: http://127.0.0.1:4000']);
   for (const t of tasks) {
     lines.push(
       `  - id: ${t.id}`,
@@ -47,10 +39,7 @@ function catalogYaml(limits: Record<string, string>, tasks: SchedTask[]): string
 /** Writes the catalog to a temp file (for the functions' runtime) and returns its path and parsed task types. */
 export function writeSchedulerCatalog(limits: Record<string, string>, tasks: SchedTask[]) {
   const text = catalogYaml(limits, tasks);
-  const dir = mkdtempSync(join(tmpdir(), 'stagger-sched-catalog-'));
-  const path = join(dir, 'tasks.yaml');
-  writeFileSync(path, text);
-  return { path, tasks: schedulableTasks(parseCatalog(text)) };
+  return { path: writeTempCatalog(text, 'sched-catalog'), tasks: schedulableTasks(parseCatalog(text)) };
 }
 
 export const userIds = (n: number, label = 'user') =>

@@ -1,11 +1,9 @@
 // Test fixtures for the worker: a catalog file, users with tasks, job messages, and QStash-signed requests of our own.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { JobMessage } from '../../lib/domain/job.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { PreferencesStore } from '../../lib/store/preferences.js';
+import { catalogHead, writeTempCatalog } from './catalog-file.js';
 import { TEST_KEYS, type TestStack } from './stack.js';
 
 export interface TestTask {
@@ -19,14 +17,7 @@ export interface TestTask {
 
 /** Writes a catalog whose targets are `{{baseUrl}}/t/<task>/<user>/<period>` (baseUrl = the stack's target). */
 export function writeCatalog(limits: Record<string, string>, tasks: TestTask[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'stagger-catalog-'));
-  const lines = ['version: 1', 'allowedHosts: [127.0.0.1]', 'rateLimits:'];
-  for (const [k, v] of Object.entries(limits)) {
-    const [limit, window] = v.split('/');
-    lines.push(`  ${k}: { limit: ${limit}, window: ${window} }`);
-  }
-  if (Object.keys(limits).length === 0) lines.push('  {}');
-  lines.push('tasks:');
+  const lines = catalogHead(limits);
   for (const t of tasks) {
     lines.push(
       `  - id: ${t.id}`,
@@ -44,9 +35,7 @@ export function writeCatalog(limits: Record<string, string>, tasks: TestTask[]):
       `    enabled: ${t.enabled ?? true}`,
     );
   }
-  const path = join(dir, 'tasks.yaml');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
+  return writeTempCatalog(`${lines.join('\n')}\n`);
 }
 
 export async function seedUser(
