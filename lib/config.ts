@@ -1,5 +1,6 @@
 // Deployment configuration read once from the environment and validated; errors name variables, never values.
 import { z } from 'zod';
+import { stageProblems, VARIABLES } from '../config/environment.cjs';
 import { ConfigError } from './errors.js';
 
 const list = z
@@ -55,12 +56,30 @@ const EnvSchema = z.object({
 
 export type Config = z.output<typeof EnvSchema>;
 
+/** The variables the functions' configuration reads (checked against config/environment.cjs by a test). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
+const SECRETS = new Set(VARIABLES.filter((v) => v.kind === 'secret').map((v) => v.name));
+
+/**
+ * Reads and checks the configuration; empty values count as unset. Refuses to start (ConfigError naming each
+ * variable, never a value) on bad values, and on a deployed stage on a missing or loopback target (see
+ * config/environment.cjs, which applies the same checks at deploy).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = EnvSchema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(set);
   if (!result.success) {
-    const names = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    const stage = set['STAGE'] ?? 'local';
+    const names = result.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      const where = stage !== 'local' && SECRETS.has(name) ? ` (a key of the stagger/${stage} secret)` : '';
+      return `${name}${where}: ${set[name] === undefined ? 'unset' : i.message}`;
+    });
     throw new ConfigError(`configuration invalid: ${names.join('; ')}`);
   }
+  const problems = stageProblems(result.data.STAGE, set);
+  if (problems.length > 0) throw new ConfigError(`configuration invalid: ${problems.join('; ')}`);
   return result.data;
 }
 

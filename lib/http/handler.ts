@@ -23,8 +23,13 @@ export interface HandlerOptions {
 
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** serverless-offline's HTTP API events carry this fixed placeholder as every request's id. */
+const PLACEHOLDER_REQUEST_ID = /^offlineContext_/;
+
+/** API Gateway's request id, or a fresh one where there is none (or only serverless-offline's placeholder). */
 export function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
-  return event?.requestContext?.requestId || randomUUID();
+  const id = event?.requestContext?.requestId;
+  return id && !PLACEHOLDER_REQUEST_ID.test(id) ? id : randomUUID();
 }
 
 /** Maps any error to the one error shape; only 4xx messages are shown, everything else is a generic 500. */

@@ -35,6 +35,13 @@ const SECRETS: Record<string, string> = {
   STAGGER_ADMIN_API_KEYS: 'sentinel-admin-key-0123456789abcdef',
   STAGGER_METRICS_TOKENS: 'sentinel-metrics-token-0123456789abcdef',
 };
+/** Catalog overrides of the deploying shell: each must reach every function. */
+const DEPLOY_SHELL: Record<string, string> = {
+  STAGGER_TARGET_BASE_URL: 'https://tasks.example.com',
+  STAGGER_ALLOWED_HOSTS: 'tasks.example.com',
+  STAGGER_RATE_LIMIT_GLOBAL: '200/1s',
+  STAGGER_LIMIT_GUARD_MS: '300',
+};
 /** A variable named like a credential is a secret too, listed above or not. */
 const SECRET_NAME = /(_TOKENS?|_KEYS?|SECRET|PASSWORD)$/;
 
@@ -51,6 +58,8 @@ beforeAll(async () => {
     ...process.env,
     ...SECRETS,
     STAGGER_CATALOG_PATH: join(outDir, 'elsewhere.yaml'),
+    // prod refuses to build without a reachable target (test/integration/deploy-config.test.ts).
+    ...DEPLOY_SHELL,
   };
   delete env['STAGGER_PUBLIC_URL'];
   await run('node_modules/.bin/sls', ['package', '--stage', 'prod', '--package', outDir], {
@@ -157,6 +166,7 @@ describe('sls package --stage prod', () => {
         );
       }
       expect(vars['STAGE']).toBe('prod');
+      for (const [k, v] of Object.entries(DEPLOY_SHELL)) expect(vars[k], `${name} ${k}`).toBe(v);
       // Not the deploying machine's catalog path: the zip's own copy.
       expect(vars['STAGGER_CATALOG_PATH']).toBe('config/tasks.yaml');
     }

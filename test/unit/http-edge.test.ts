@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import { ConfigError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { bearerToken, keyMatches } from '../../lib/http/auth.js';
-import { errorResult } from '../../lib/http/handler.js';
+import { errorResult, requestIdOf } from '../../lib/http/handler.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 describe('admin key check', () => {
   it('accepts any configured key and refuses others, including prefixes of a key', () => {
@@ -83,5 +84,24 @@ describe('configuration', () => {
     expect(msg).toContain('QSTASH_TOKEN');
     expect(msg).toContain('STAGGER_ADMIN_API_KEYS');
     expect(msg).not.toContain('short-secret');
+  });
+});
+
+describe('request ids', () => {
+  const eventWith = (requestId: string | undefined) =>
+    ({ requestContext: { requestId } }) as unknown as APIGatewayProxyEventV2;
+
+  it("keeps API Gateway's id", () => {
+    expect(requestIdOf(eventWith('Ab1cDEf2GhIjK3='))).toBe('Ab1cDEf2GhIjK3=');
+  });
+
+  it("replaces serverless-offline's fixed placeholder (and a missing id) with a fresh id per request", () => {
+    const ids = [
+      eventWith('offlineContext_resourceId'),
+      eventWith('offlineContext_resourceId'),
+      eventWith(undefined),
+    ].map(requestIdOf);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(3);
   });
 });
