@@ -1,10 +1,12 @@
 // `npm run dev`: the whole local stack in one process tree: redis-server, the Upstash REST bridge,
 // the QStash-compatible broker, a demo target and serverless-offline. Ctrl-C stops all of them.
+// `npm run demo` (`--demo`): the same with the demo catalog, a target that fails some calls, seeded users and a tick.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { LOCAL_DEFAULTS as D } from '../lib/config.js';
 import { startBridge, type RunningBridge } from './bridge/server.js';
 import { startBroker, type RunningBroker } from './broker/server.js';
+import { adminClient, DEMO_CATALOG, DEMO_DATA_DIR, DEMO_TASK, demoRespond, startDemo } from './demo/demo.js';
 import {
   ping,
   REDIS_MISSING_HINT,
@@ -15,6 +17,7 @@ import {
 import { startTarget, type RunningTarget } from './target/server.js';
 
 const env = process.env;
+const demo = process.argv.slice(2).includes('--demo');
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
 
 const ports = {
@@ -94,7 +97,7 @@ async function main() {
           `port ${ports.redis} already answers PING: stop that Redis, or set REDIS_PORT or REDIS_URL`,
         );
       }
-      const dir = resolve(env['DEV_DATA_DIR'] ?? '.local/redis');
+      const dir = resolve(env['DEV_DATA_DIR'] ?? (demo ? DEMO_DATA_DIR : '.local/redis'));
       redis = await startRedis({ port: ports.redis, dir });
       redisUrl = redis.url;
       step(`redis-server on ${redis.url} (data in ${dir}, append-only file on)`);
@@ -111,8 +114,10 @@ async function main() {
       retryBaseMs: Number(env['BROKER_RETRY_BASE_MS'] ?? 1000),
     });
     step(`QStash-compatible broker on ${broker.url}`);
-    target = await startTarget({ port: ports.target, host });
-    step(`demo task target on ${target.url}`);
+    target = await startTarget({ port: ports.target, host, ...(demo ? { respond: demoRespond } : {}) });
+    step(
+      `demo task target on ${target.url}${demo ? ' (fails demo-flaky once per job, demo-broken always)' : ''}`,
+    );
 
     const publicUrl = `http://127.0.0.1:${ports.http}`;
     offline = spawn(resolve('node_modules/.bin/sls'), ['offline', 'start', '--stage', 'local'], {
@@ -129,6 +134,7 @@ async function main() {
         STAGGER_ADMIN_API_KEYS: env['STAGGER_ADMIN_API_KEYS'] ?? D.adminApiKey,
         STAGGER_PUBLIC_URL: publicUrl,
         STAGGER_TARGET_BASE_URL: env['STAGGER_TARGET_BASE_URL'] ?? target.url,
+        ...(demo ? { STAGGER_CATALOG_PATH: env['STAGGER_CATALOG_PATH'] ?? DEMO_CATALOG } : {}),
         OFFLINE_HOST: host,
         OFFLINE_HTTP_PORT: String(ports.http),
         OFFLINE_LAMBDA_PORT: String(ports.lambda),
@@ -141,12 +147,15 @@ async function main() {
       }
     });
     await waitForHealth(`${publicUrl}/health`, 60_000, offline);
+    const adminKey = (env['STAGGER_ADMIN_API_KEYS'] ?? D.adminApiKey).split(',')[0]!.trim();
+    const demoStart = demo ? await startDemo(adminClient(publicUrl, adminKey)) : undefined;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
       [
         '',
         `stagger local stack is up (${secs} s)`,
         `  API (serverless-offline)  ${publicUrl}        e.g. curl ${publicUrl}/health`,
+        `  Lambda invoke port        http://127.0.0.1:${ports.lambda}`,
         `  dashboard                 ${publicUrl}/dashboard   metrics ${publicUrl}/metrics (admin key)`,
         `  Upstash Redis REST        ${bridge.url}   token ${D.redisToken}`,
         `  QStash broker             ${broker.url}   token ${D.qstashToken}`,
@@ -154,6 +163,13 @@ async function main() {
         `  redis-server              ${redisUrl}`,
         `  demo target               ${target.url}`,
         `  admin API key             ${env['STAGGER_ADMIN_API_KEYS'] ?? D.adminApiKey}`,
+        ...(demoStart
+          ? [
+              `demo: ${demoStart.users} users run ${DEMO_TASK} every minute (catalog ${DEMO_CATALOG});`,
+              `  the first tick published ${demoStart.published} jobs, spread over 20 s; demo-flaky succeeds on its retry,`,
+              '  demo-broken ends in the dead letters after 3 attempts. Open the dashboard and paste the admin key.',
+            ]
+          : []),
         'Ctrl-C stops everything.',
         '',
       ].join('\n'),

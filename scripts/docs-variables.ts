@@ -8,5 +8,8 @@ if (!BLOCK.test(readme)) {
   console.error('README.md has no <!-- variables:begin --> ... <!-- variables:end --> block');
   process.exit(1);
 }
-writeFileSync('README.md', readme.replace(BLOCK, (_, begin: string, end: string) => `${begin}${variablesTable()}${end}`));
+writeFileSync(
+  'README.md',
+  readme.replace(BLOCK, (_, begin: string, end: string) => `${begin}${variablesTable()}${end}`),
+);
 console.log('README.md: variable table rewritten from config/environment.cjs');

@@ -13,7 +13,7 @@ const USAGE = `Usage: npm run seed -- [--users N] [--catalog FILE] [--prefix P] 
   --catalog FILE task catalog to pick task types from (default: STAGGER_CATALOG_PATH or config/tasks.yaml)
   --prefix P     key prefix (default: STAGGER_KEY_PREFIX or "stagger:")
   --batch N      users per pipelined batch, 1..5000 (default 500)
-Redis: UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN (default: the local bridge of npm run dev)`;
+Redis: UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN (default: the local bridge of npm run dev, on BRIDGE_PORT)`;
 
 class UsageError extends Error {}
 
@@ -158,7 +158,9 @@ async function seedLoad(store: PreferencesStore, catalog: Catalog, options: Opti
 }
 
 async function seed(options: Options, env: NodeJS.ProcessEnv): Promise<Tally> {
-  const url = env['UPSTASH_REDIS_REST_URL'] ?? `http://127.0.0.1:${LOCAL_DEFAULTS.bridgePort}`;
+  // The bridge of `npm run dev`, wherever BRIDGE_PORT moved it.
+  const url =
+    env['UPSTASH_REDIS_REST_URL'] ?? `http://127.0.0.1:${env['BRIDGE_PORT'] ?? LOCAL_DEFAULTS.bridgePort}`;
   const token = env['UPSTASH_REDIS_REST_TOKEN'] ?? LOCAL_DEFAULTS.redisToken;
   const catalog = await loadCatalogFile(options.catalogPath, env).catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'ENOENT' ? new UsageError(`--catalog: no file at ${options.catalogPath}`) : err;

@@ -140,6 +140,11 @@ function catalogSchema(ctx: CatalogContext) {
   });
 }
 
+/** The fields a catalog may hold, at the top level and per task type (config/tasks.yaml's header documents each). */
+export function catalogFieldNames(): { top: string[]; task: string[] } {
+  return { top: Object.keys(catalogSchema({}).shape), task: Object.keys(taskSchema({}).in.shape) };
+}
+
 export type Catalog = z.output<ReturnType<typeof catalogSchema>>;
 export type Task = Catalog['tasks'][number];
 export type TaskZone = Task['zone'];

@@ -39,7 +39,12 @@ async function distinctFreePorts<K extends string>(names: readonly K[]): Promise
   return out;
 }
 
-export async function startDevStack(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<DevStack> {
+/** `args`: extra arguments of scripts/dev.ts, e.g. `['--demo']` for `npm run demo`. */
+export async function startDevStack(
+  env: Record<string, string> = {},
+  timeoutMs = 90_000,
+  args: string[] = [],
+): Promise<DevStack> {
   const ports = await distinctFreePorts([
     'REDIS_PORT',
     'BRIDGE_PORT',
@@ -55,7 +60,7 @@ export async function startDevStack(env: Record<string, string> = {}, timeoutMs 
   );
   const cwd = process.cwd();
   let out = '';
-  const child: ChildProcess = spawn(join(cwd, 'node_modules/.bin/tsx'), ['scripts/dev.ts'], {
+  const child: ChildProcess = spawn(join(cwd, 'node_modules/.bin/tsx'), ['scripts/dev.ts', ...args], {
     cwd,
     detached: true,
     env: {

@@ -29,12 +29,22 @@ async function seed(
   prefix: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  return seedWith({ UPSTASH_REDIS_REST_URL: bridge.url }, prefix, ...args);
+}
+
+/** `npm run seed` with `where` telling it where Redis is (UPSTASH_REDIS_REST_URL, or BRIDGE_PORT alone). */
+async function seedWith(
+  where: Record<string, string>,
+  prefix: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    UPSTASH_REDIS_REST_URL: bridge.url,
+    ...where,
     UPSTASH_REDIS_REST_TOKEN: 'seed-token',
     STAGGER_KEY_PREFIX: prefix,
   };
+  if (!('UPSTASH_REDIS_REST_URL' in where)) delete env['UPSTASH_REDIS_REST_URL'];
   delete env['STAGGER_DISABLED_TASKS'];
   try {
     const { stdout, stderr } = await run('node_modules/.bin/tsx', ['scripts/seed.ts', ...args], {
@@ -49,6 +59,13 @@ async function seed(
 }
 
 describe('npm run seed', () => {
+  it('finds the bridge on a moved BRIDGE_PORT without UPSTASH_REDIS_REST_URL', async () => {
+    const prefix = uniquePrefix('seedport');
+    const moved = await seedWith({ BRIDGE_PORT: String(new URL(bridge.url).port) }, prefix);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain(`seeding http://127.0.0.1:${new URL(bridge.url).port} under "${prefix}"`);
+  });
+
   it('writes the demo users with their task types, and a second run changes nothing', async () => {
     const prefix = uniquePrefix('seed');
     const first = await seed(prefix);

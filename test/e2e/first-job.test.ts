@@ -1,0 +1,158 @@
+// The README's "First job in two minutes", as written: `npm run demo` (scripts/dev.ts --demo), then the dashboard with
+// the local admin key. Waits (on events, not the clock) for a success and a dead letter, checks the dashboard shows
+// both in headless Chromium, records the times in .local/first-job-timing.json, and leaves the screenshot in
+// test/artifacts/first-job-dashboard.png (STAGGER_README_SCREENSHOT=1 also writes docs/dashboard.png, the README's).
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import type { Overview } from '../../lib/dashboard/schemas.js';
+import { DEMO_TASK, DEMO_USERS } from '../../scripts/demo/demo.js';
+import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
+import { waitFor } from '../helpers/stack.js';
+
+const ARTIFACTS = 'test/artifacts';
+const CHROMIUM = '/usr/bin/chromium';
+
+/** The shell blocks of the README section `title`. */
+function readmeBlocks(title: string): string[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith(`${title}\n`));
+  if (!section) throw new Error(`README.md has no section "${title}"`);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+const commandsOf = (block: string) =>
+  block
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
+
+let stack: DevStack;
+let startedAt: number;
+let context: BrowserContext | undefined;
+let profile: string | undefined;
+
+beforeAll(async () => {
+  // The path is these commands and nothing else; `npm run demo` is scripts/dev.ts --demo, which the helper starts
+  // (on free ports, so it can run beside a developer's own stack).
+  const [path] = readmeBlocks('First job in two minutes');
+  expect(commandsOf(path!)).toEqual(['npm ci', 'npm run demo']);
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  expect(scripts['demo']).toBe('tsx scripts/dev.ts --demo');
+  startedAt = Date.now();
+  stack = await startDevStack({}, 120_000, ['--demo']);
+}, 150_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await stack?.stop();
+});
+
+async function overview(): Promise<Overview> {
+  const res = await stack.admin(`/v1/overview?chart=${DEMO_TASK}`);
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  const body = JSON.parse(text) as Overview;
+  expect(body.totals, text).toBeDefined();
+  return body;
+}
+
+describe('npm run demo', () => {
+  it('shows a success and a dead letter on the dashboard', async () => {
+    const upAt = Date.now();
+    expect(stack.output()).toContain(`demo: ${DEMO_USERS.length} users run ${DEMO_TASK} every minute`);
+
+    let firstSuccessAt = 0;
+    const settled = await waitFor(
+      async () => {
+        const o = await overview();
+        if (!firstSuccessAt && (o.totals['succeeded'] ?? 0) > 0) firstSuccessAt = Date.now();
+        return o.deadLetters.total > 0 && firstSuccessAt ? o : undefined;
+      },
+      150_000,
+      'a success and a dead letter',
+    );
+    const firstDeadLetterAt = Date.now();
+    expect(settled.deadLetters.items[0]).toMatchObject({
+      taskId: DEMO_TASK,
+      userId: 'demo-broken',
+      attempts: 3,
+      lastStatus: 503,
+    });
+
+    // The flaky user's job of the same period: failed once, then succeeded on QStash's retry.
+    const periodKey = settled.deadLetters.items[0]!.periodKey;
+    const flaky = await waitFor(
+      async () => {
+        const res = await stack.admin(`/v1/jobs/${DEMO_TASK}:demo-flaky:${periodKey}`);
+        const job =
+          res.status === 200 ? ((await res.json()) as { state: string; attempts: number }) : undefined;
+        return job?.state === 'succeeded' ? job : undefined;
+      },
+      60_000,
+      "demo-flaky's retry",
+    );
+    expect(flaky.attempts).toBe(2);
+
+    // Every other user of that period succeeded: the row the dashboard shows.
+    const row = await waitFor(
+      async () => {
+        const t = (await overview()).taskTypes.find((x) => x.id === DEMO_TASK);
+        const last = t?.lastPeriod;
+        return last && last.key === periodKey && last.succeeded === DEMO_USERS.length - 1 ? t : undefined;
+      },
+      60_000,
+      `every ${DEMO_TASK} job of ${periodKey} but demo-broken's to succeed`,
+    );
+    expect(row.users).toBe(DEMO_USERS.length);
+
+    const timing = {
+      measuredAt: new Date().toISOString(),
+      stackUpSeconds: (upAt - startedAt) / 1000,
+      firstSuccessSeconds: (firstSuccessAt - startedAt) / 1000,
+      firstDeadLetterSeconds: (firstDeadLetterAt - startedAt) / 1000,
+    };
+    mkdirSync('.local', { recursive: true });
+    writeFileSync('.local/first-job-timing.json', `${JSON.stringify(timing, null, 2)}\n`);
+    console.log(`first job: ${JSON.stringify(timing)}`);
+
+    // The dashboard, as the README says: open it, paste the admin key.
+    profile = mkdtempSync(join(tmpdir(), 'stagger-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+    });
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    expect((await page.goto(`${stack.api}/dashboard`))?.status()).toBe(200);
+    await page.fill('#key', LOCAL_DEFAULTS.adminApiKey);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('body[data-loaded]');
+    const cell = async (selector: string) =>
+      Number(((await page.locator(selector).first().textContent()) ?? '').replace(/[^0-9]/g, ''));
+    expect(await cell(`[data-task=${DEMO_TASK}] [data-field=succeeded]`)).toBeGreaterThan(0);
+    expect(await cell('[data-stat=deadLetters] [data-value]')).toBeGreaterThan(0);
+    const deadRows = await page
+      .locator('[data-table=dead-letters] tbody tr')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-dead-letter')));
+    expect(deadRows).toContain(settled.deadLetters.items[0]!.id);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const shot = join(ARTIFACTS, 'first-job-dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env['STAGGER_README_SCREENSHOT'] === '1') copyFileSync(shot, 'docs/dashboard.png');
+  }, 420_000);
+});
