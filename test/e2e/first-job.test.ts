@@ -11,24 +11,11 @@ import { LOCAL_DEFAULTS } from '../../lib/config.js';
 import type { Overview } from '../../lib/dashboard/schemas.js';
 import { DEMO_TASK, DEMO_USERS } from '../../scripts/demo/demo.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
+import { commandsOf, readmeBlocks, runInBash } from '../helpers/readme.js';
 import { waitFor } from '../helpers/stack.js';
 
 const ARTIFACTS = 'test/artifacts';
 const CHROMIUM = '/usr/bin/chromium';
-
-/** The shell blocks of the README section `title`. */
-function readmeBlocks(title: string): string[] {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.split(/^## /m).find((s) => s.startsWith(`${title}\n`));
-  if (!section) throw new Error(`README.md has no section "${title}"`);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
-const commandsOf = (block: string) =>
-  block
-    .split('\n')
-    .map((line) => line.replace(/\s+#.*$/, '').trim())
-    .filter(Boolean);
 
 let stack: DevStack;
 let startedAt: number;
@@ -39,7 +26,7 @@ beforeAll(async () => {
   // The path is these commands and nothing else; `npm run demo` is scripts/dev.ts --demo, which the helper starts
   // (on free ports, so it can run beside a developer's own stack).
   const [path] = readmeBlocks('First job in two minutes');
-  expect(commandsOf(path!)).toEqual(['npm ci', 'npm run demo']);
+  expect(commandsOf(path!).map((c) => c.command)).toEqual(['npm ci', 'npm run demo']);
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
     .scripts;
   expect(scripts['demo']).toBe('tsx scripts/dev.ts --demo');
@@ -120,6 +107,18 @@ describe('npm run demo', () => {
     mkdirSync('.local', { recursive: true });
     writeFileSync('.local/first-job-timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     console.log(`first job: ${JSON.stringify(timing)}`);
+
+    // The README's terminal commands of the same section, as written (the stack's port for 3000).
+    const [, terminal] = readmeBlocks('First job in two minutes');
+    const [deadLetters, runs] = await runInBash(commandsOf(terminal!), process.env, (c) =>
+      c.replace(/127\.0\.0\.1:3000\b/g, `127.0.0.1:${stack.ports['OFFLINE_HTTP_PORT']}`),
+    );
+    expect(deadLetters!.code).toBe(0);
+    expect(JSON.parse(deadLetters!.output)).toMatchObject({
+      items: expect.arrayContaining([expect.objectContaining({ userId: 'demo-broken' })]),
+    });
+    expect(runs!.code).toBe(0);
+    expect(runs!.output).toContain('"succeeded"');
 
     // The dashboard, as the README says: open it, paste the admin key.
     profile = mkdtempSync(join(tmpdir(), 'stagger-chromium-'));

@@ -26,11 +26,14 @@ describe('docker-compose.yml', () => {
     const published = (doc.services['stagger']?.ports ?? []).map((p) => Number(p.split(':')[0]));
     for (const p of [
       LOCAL_DEFAULTS.offlinePort,
+      LOCAL_DEFAULTS.offlineLambdaPort,
       LOCAL_DEFAULTS.bridgePort,
       LOCAL_DEFAULTS.brokerPort,
       LOCAL_DEFAULTS.targetPort,
     ]) {
       expect(published).toContain(p);
     }
+    // Redis on the host port of the README's table, from the container's default port.
+    expect(doc.services['redis']?.ports).toEqual([`${LOCAL_DEFAULTS.redisPort}:6379`]);
   });
 });
