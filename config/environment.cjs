@@ -386,16 +386,6 @@ async function environment({ options, resolveVariable }) {
   return env;
 }
 
-module.exports = {
-  VARIABLES,
-  RATE_LIMIT_PREFIX,
-  LOOPBACK_STAGES,
-  isKnown,
-  isLoopbackHost,
-  stageProblems,
-  environment,
-};
-
 /** A default as a table cell: a plain value in backticks, prose (it has spaces or backticks) as it is. */
 const defaultCell = (value) => (value === '' ? '—' : /[\s`]/.test(value) ? value : `\`${value}\``);
 
@@ -407,4 +397,13 @@ function variablesTable() {
   return ['| variable | default | applies | what |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-module.exports.variablesTable = variablesTable;
+module.exports = {
+  VARIABLES,
+  RATE_LIMIT_PREFIX,
+  LOOPBACK_STAGES,
+  isKnown,
+  isLoopbackHost,
+  stageProblems,
+  environment,
+  variablesTable,
+};

@@ -90,7 +90,8 @@ export async function runInBash(
  * `{"users":[...],"nextCursor":"alice"}` (`...` matches anything), else undefined.
  */
 export function promisedOutput(comment: string): RegExp | undefined {
-  const fragment = /(\{.*\})/.exec(comment)?.[1];
+  // JSON only (`{"...`): prose such as `nextRun {periodKey, zone}` describes fields, it is no fragment.
+  const fragment = /(\{".*\})/.exec(comment)?.[1];
   if (!fragment) return undefined;
   const parts = fragment.replace(/^\{|\}$/g, '').split('...');
   return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?'));
