@@ -140,9 +140,30 @@ describe('npm run demo', () => {
     await page.fill('#key', LOCAL_DEFAULTS.adminApiKey);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('body[data-loaded]');
-    const cell = async (selector: string) =>
-      Number(((await page.locator(selector).first().textContent()) ?? '').replace(/[^0-9]/g, ''));
-    expect(await cell(`[data-task=${DEMO_TASK}] [data-field=succeeded]`)).toBeGreaterThan(0);
+    const text = async (selector: string) =>
+      ((await page.locator(selector).first().textContent()) ?? '').trim();
+    const cell = async (selector: string) => Number((await text(selector)).replace(/[^0-9]/g, ''));
+    // Show a whole period: every job ended (the minute tick may have started the next one since).
+    for (let attempt = 1; ; attempt++) {
+      const complete = await waitFor(
+        async () => {
+          const last = (await overview()).taskTypes.find((x) => x.id === DEMO_TASK)?.lastPeriod;
+          return last && last.succeeded === DEMO_USERS.length - 1 && last.dead === 1 ? last.key : undefined;
+        },
+        90_000,
+        'a period whose jobs all ended',
+      );
+      const before = await page.locator('body').getAttribute('data-loaded');
+      await page.click('#refresh');
+      await waitFor(
+        async () => ((await page.locator('body').getAttribute('data-loaded')) !== before ? true : undefined),
+        15_000,
+        'a refresh',
+      );
+      if ((await text(`[data-task=${DEMO_TASK}] [data-field=last]`)) === complete || attempt === 3) break;
+    }
+    expect(await cell(`[data-task=${DEMO_TASK}] [data-field=succeeded]`)).toBe(DEMO_USERS.length - 1);
+    expect(await cell(`[data-task=${DEMO_TASK}] [data-field=dead]`)).toBe(1);
     expect(await cell('[data-stat=deadLetters] [data-value]')).toBeGreaterThan(0);
     const deadRows = await page
       .locator('[data-table=dead-letters] tbody tr')

@@ -122,7 +122,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       stat('lock', 'Lock', s.lock.held ? 'held' : 'free', s.lock.held ? s.lock.holder : 'no tick running'),
       stat('activeSlots', 'Slots fanning out', int(s.slots.length), int(pending) + ' jobs to publish'),
       stat('subscriptions', 'Task users', int(users), 'over ' + d.taskTypes.length + ' task types'),
-      stat('started', 'Started', int(t.started), int(t.succeeded) + ' succeeded · run-now and replays included'),
+      stat('started', 'Started', int(t.started), int(t.succeeded) + ' succeeded · attempts, retries and run-now included'),
       stat('failed', 'Failed attempts', int(failedAttempts), int(t.failed) + ' retryable · ' + int(t.dead) + ' permanent', failedAttempts > 0 ? 'bad' : ''),
       stat('deferred', 'Deferred', int(t.deferred + t.late), 'by the rate limiter'),
       stat('deadLetters', 'Dead letters', int(d.deadLetters.total), int(t.replayed) + ' replayed so far', d.deadLetters.total > 0 ? 'bad' : ''));
