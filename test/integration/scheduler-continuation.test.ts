@@ -237,7 +237,14 @@ describe('scheduler routes', () => {
   });
 
   it('refuses an explicit now outside the local stage, naming body.now', async () => {
+    // prod starts only with a reachable target (config/environment.cjs): give it one for this request.
+    const saved = {
+      base: process.env['STAGGER_TARGET_BASE_URL'],
+      hosts: process.env['STAGGER_ALLOWED_HOSTS'],
+    };
     process.env['STAGE'] = 'prod';
+    process.env['STAGGER_TARGET_BASE_URL'] = 'https://tasks.example.com';
+    process.env['STAGGER_ALLOWED_HOSTS'] = 'tasks.example.com';
     resetRuntime();
     try {
       const res = await stack.admin('/v1/scheduler/run', {
@@ -249,6 +256,13 @@ describe('scheduler routes', () => {
       expect(await stack.redis.exists(keysFor(stack.prefix).slot('run_task', '_', '2030-01-01T12'))).toBe(0);
     } finally {
       process.env['STAGE'] = 'local';
+      for (const [name, value] of [
+        ['STAGGER_TARGET_BASE_URL', saved.base],
+        ['STAGGER_ALLOWED_HOSTS', saved.hosts],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       resetRuntime();
     }
   });
