@@ -80,6 +80,12 @@ describe("the README's commands, as written, against npm run dev", () => {
   it('Two commands: the health check', async () => {
     const [health] = await runSection('Two commands', 1);
     expect(JSON.parse(health!.output)).toMatchObject({ status: 'ok' });
+    // Each request its own id under serverless-offline too (not its fixed `offlineContext_resourceId`).
+    const ids = await Promise.all(
+      [0, 1, 2].map(async () => (await stack.admin('/v1/users?limit=1')).headers.get('x-request-id')),
+    );
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(3);
   }, 60_000);
 
   it('How it works: generate and check a 300-type catalog', async () => {
