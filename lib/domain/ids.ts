@@ -27,7 +27,9 @@ export function parseJobId(jobId: string): { taskId: string; userId: string; per
   };
 }
 
+/** The same rule as parseJobId, as a pattern the OpenAPI document carries (a refine() would not show there). */
 export const JobId = z
   .string()
   .max(300)
-  .refine((s) => parseJobId(s) !== undefined, 'expected {task}:{user}:{period}');
+  .regex(/^[^:]+:[^:]+:.+$/, 'expected {task}:{user}:{period}')
+  .meta({ examples: ['daily_user_report:alice:2026-11-30'] });
