@@ -51,6 +51,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--retries <n>', 'retries on 429/503', nonNegativeInt, 2)
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(add --help for usage)')
+    // Parser errors are thrown (mapped to exit code 2), in subcommands too: they inherit settings made before them.
+    .exitOverride()
     .addHelpText(
       'after',
       `

@@ -5,7 +5,7 @@ import { EXIT, exitCodeOf, messageOf } from './exit-codes.js';
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram({ ...io, setExitCode: (c) => (code = c) }).exitOverride();
+  const program = buildProgram({ ...io, setExitCode: (c) => (code = c) });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

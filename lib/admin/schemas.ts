@@ -15,7 +15,9 @@ const ZONE_SHAPE = /^(?:UTC|[A-Z][A-Za-z0-9_+-]*(?:\/[A-Z][A-Za-z0-9_+-]*){0,2})
  * The zones this runtime's time-zone data names (canonical IANA names, plus UTC): the document lists them, so a
  * caller (or a fuzzer) knows which strings are zones. Aliases such as Asia/Kolkata are accepted as well.
  */
-export const KNOWN_ZONES: readonly string[] = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])].sort();
+export const KNOWN_ZONES: readonly string[] = [
+  ...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]),
+].sort();
 
 export const TimeZone = z
   .string()

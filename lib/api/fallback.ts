@@ -2,10 +2,17 @@
 import type { RouteSpec } from './route.js';
 
 /** The catch-all route of serverless.yml; not in the OpenAPI document (it documents no operation). */
-export const FALLBACK_ROUTE = { method: '*', path: '/{proxy+}', handler: 'functions/fallback.handler' } as const;
+export const FALLBACK_ROUTE = {
+  method: '*',
+  path: '/{proxy+}',
+  handler: 'functions/fallback.handler',
+} as const;
 
 /** Methods of the routes whose path template matches `path`, sorted; empty when no route has this path. */
-export function allowedMethods(routes: readonly Pick<RouteSpec, 'method' | 'path'>[], path: string): string[] {
+export function allowedMethods(
+  routes: readonly Pick<RouteSpec, 'method' | 'path'>[],
+  path: string,
+): string[] {
   const segments = path.split('/');
   const methods = new Set<string>();
   for (const r of routes) {

@@ -62,7 +62,8 @@ export interface RouteResult {
  */
 function bodyText(event: APIGatewayProxyEventV2): string {
   const raw = event.body as unknown;
-  if (typeof raw === 'string') return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (typeof raw === 'string')
+    return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (raw !== undefined && raw !== null) return JSON.stringify(raw);
   return Number(event.headers?.['content-length'] ?? 0) > 0 ? 'null' : '';
 }
@@ -72,7 +73,8 @@ function readBody(event: APIGatewayProxyEventV2): { value: unknown } | { issue: 
   if (Buffer.byteLength(text, 'utf8') > MAX_ADMIN_BODY_BYTES) {
     throw new PayloadTooLargeError(`body larger than ${MAX_ADMIN_BODY_BYTES} bytes`);
   }
-  if (text.trim() === '') return { value: undefined };
+  // Only JSON's own whitespace makes an empty body: a lone \v or \f is not JSON (String.trim would drop them).
+  if (/^[ \t\n\r]*$/.test(text)) return { value: undefined };
   try {
     return { value: JSON.parse(text) as unknown };
   } catch {

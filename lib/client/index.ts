@@ -16,7 +16,8 @@ type Body<O extends keyof operations> = operations[O] extends {
 
 export type User = Json<'getUser', 200>;
 export type UserPage = Json<'listUsers', 200>;
-export type PutUserBody = Body<'putUser'>;
+/** The document lists the canonical zone names; aliases (Asia/Kolkata) are accepted too, so any string may be tried. */
+export type PutUserBody = Omit<Body<'putUser'>, 'zone'> & { zone: string };
 export type TaskParams = NonNullable<NonNullable<Body<'putUserTask'>>['params']>;
 export type UserTaskResult = Json<'putUserTask', 200>;
 export type UserTaskList = Json<'listUserTasks', 200>;
@@ -94,7 +95,7 @@ export function createStaggerClient(options: StaggerClientOptions) {
     users: {
       /** Create (201) or replace (200) a user. */
       put: (userId: string, body: PutUserBody) =>
-        unwrap(raw.PUT('/v1/users/{userId}', { params: user(userId), body })),
+        unwrap(raw.PUT('/v1/users/{userId}', { params: user(userId), body: body as Body<'putUser'> })),
       get: (userId: string) => unwrap(raw.GET('/v1/users/{userId}', { params: user(userId) })),
       list: (query: { cursor?: string; limit?: number } = {}) =>
         unwrap(raw.GET('/v1/users', { params: { query } })),

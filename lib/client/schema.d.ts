@@ -549,6 +549,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         id: string;
                         zone: string;
                         enabled: boolean;
@@ -649,6 +650,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         id: string;
                         zone: string;
                         enabled: boolean;
@@ -677,6 +679,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         id: string;
                         zone: string;
                         enabled: boolean;
@@ -812,6 +815,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         users: {
+                            /** @example user1 */
                             id: string;
                             zone: string;
                             enabled: boolean;
@@ -892,7 +896,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         userId: string;
+                        /** @example daily_user_report */
                         taskId: string;
                         params: {
                             [key: string]: unknown;
@@ -909,7 +915,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         userId: string;
+                        /** @example daily_user_report */
                         taskId: string;
                         params: {
                             [key: string]: unknown;
@@ -1050,8 +1058,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example user1 */
                         userId: string;
                         tasks: {
+                            /** @example daily_user_report */
                             taskId: string;
                             params: {
                                 [key: string]: unknown;
@@ -1151,6 +1161,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         taskTypes: {
+                            /** @example daily_user_report */
                             id: string;
                             description: string;
                             schedule: {
@@ -1228,6 +1239,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example daily_user_report */
                         id: string;
                         description: string;
                         schedule: {
@@ -1317,6 +1329,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example daily_user_report */
                         id: string;
                         paused: boolean;
                         changed: boolean;
@@ -1379,6 +1392,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @example daily_user_report */
                         id: string;
                         paused: boolean;
                         changed: boolean;
@@ -1443,7 +1457,9 @@ export interface operations {
                     "application/json": {
                         /** @example daily_user_report:alice:2026-11-30 */
                         jobId: string;
+                        /** @example daily_user_report */
                         taskId: string;
+                        /** @example user1 */
                         userId: string;
                         periodKey: string;
                         /** @description scheduled (fanned out, not delivered yet) | queued | deferred | running | succeeded | failed (will be retried) | dead | skipped */
@@ -1712,7 +1728,9 @@ export interface operations {
                             id: string;
                             /** @example daily_user_report:alice:2026-11-30 */
                             jobId: string;
+                            /** @example daily_user_report */
                             taskId: string;
+                            /** @example user1 */
                             userId: string;
                             periodKey: string;
                             message: {
@@ -1720,7 +1738,9 @@ export interface operations {
                                 v: 1;
                                 /** @example daily_user_report:alice:2026-11-30 */
                                 jobId: string;
+                                /** @example daily_user_report */
                                 taskId: string;
+                                /** @example user1 */
                                 userId: string;
                                 periodKey: string;
                                 notBefore: number;
@@ -2222,6 +2242,7 @@ export interface operations {
                             [key: string]: number;
                         };
                         taskTypes: {
+                            /** @example daily_user_report */
                             id: string;
                             description: string;
                             schedule: {
@@ -2276,6 +2297,7 @@ export interface operations {
                             } | null;
                         }[];
                         chart: {
+                            /** @example daily_user_report */
                             taskId: string;
                             group: string;
                             periodKey: string;
@@ -2311,7 +2333,9 @@ export interface operations {
                                 id: string;
                                 /** @example daily_user_report:alice:2026-11-30 */
                                 jobId: string;
+                                /** @example daily_user_report */
                                 taskId: string;
+                                /** @example user1 */
                                 userId: string;
                                 periodKey: string;
                                 message: {
@@ -2319,7 +2343,9 @@ export interface operations {
                                     v: 1;
                                     /** @example daily_user_report:alice:2026-11-30 */
                                     jobId: string;
+                                    /** @example daily_user_report */
                                     taskId: string;
+                                    /** @example user1 */
                                     userId: string;
                                     periodKey: string;
                                     notBefore: number;
@@ -2390,7 +2416,9 @@ export interface operations {
                     v: 1;
                     /** @example daily_user_report:alice:2026-11-30 */
                     jobId: string;
+                    /** @example daily_user_report */
                     taskId: string;
+                    /** @example user1 */
                     userId: string;
                     periodKey: string;
                     notBefore: number;
@@ -2535,6 +2563,7 @@ export interface operations {
                 "application/json": {
                     /** @constant */
                     v: 1;
+                    /** @example daily_user_report */
                     taskId: string;
                     group: string;
                     periodKey: string;

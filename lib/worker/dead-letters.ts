@@ -88,7 +88,10 @@ function encodeCursor(score: number, id: string): string {
 export function decodeCursor(cursor: string): { s: number; id: string } | undefined {
   if (!DEAD_LETTER_CURSOR.test(cursor)) return undefined;
   const dot = cursor.indexOf('.');
-  return { s: Number(cursor.slice(0, dot)), id: Buffer.from(cursor.slice(dot + 1), 'base64url').toString('utf8') };
+  return {
+    s: Number(cursor.slice(0, dot)),
+    id: Buffer.from(cursor.slice(dot + 1), 'base64url').toString('utf8'),
+  };
 }
 
 function base64Text(b64: string | undefined, max: number): string {

@@ -1,6 +1,6 @@
 // Starts the local stack (npm run dev on free ports), runs schemathesis against its /openapi.json with the admin
 // key and every check, stops the stack, and exits with schemathesis's code. Bounded: a few examples per operation.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { LOCAL_DEFAULTS } from '../../lib/config.js';
 import { startDevStack } from '../../test/helpers/dev-stack.js';
@@ -13,7 +13,16 @@ mkdirSync(reportDir, { recursive: true });
 const stack = await startDevStack();
 let code = 1;
 try {
-  console.log(`schemathesis: stack up at ${stack.api}`);
+  console.log(`schemathesis: stack up at ${stack.api}; seeding the demo users`);
+  // The schemas' examples (user1, daily_user_report) then name data that exists.
+  execFileSync('node_modules/.bin/tsx', ['scripts/seed.ts'], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      UPSTASH_REDIS_REST_URL: stack.bridge,
+      UPSTASH_REDIS_REST_TOKEN: LOCAL_DEFAULTS.redisToken,
+    },
+  });
   const args = [
     '--config-file',
     'scripts/schemathesis/schemathesis.toml',

@@ -9,7 +9,7 @@ import { buildOpenApi } from '../../lib/api/openapi.js';
 import { parseRouteInput } from '../../lib/api/route.js';
 import { ALL_ROUTES } from '../../lib/api/routes.js';
 import { JobId, parseJobId } from '../../lib/domain/ids.js';
-import { ValidationError } from '../../lib/errors.js';
+import type { ValidationError } from '../../lib/errors.js';
 import { DEAD_LETTER_CURSOR, decodeCursor } from '../../lib/worker/dead-letters.js';
 import { DeadLetterQuery } from '../../lib/worker/schemas.js';
 
@@ -23,11 +23,14 @@ describe('job ids', () => {
     const schema = paramsOf('/v1/jobs/{jobId}', 'get').find((p) => p.name === 'jobId')!.schema;
     const pattern = new RegExp(schema['pattern'] as string);
     fc.assert(
-      fc.property(fc.string({ maxLength: 40, unit: fc.constantFrom('a', ':', '0', '/', ' ') }), (s) => {
-        const parsed = parseJobId(s) !== undefined;
-        expect(JobId.safeParse(s).success).toBe(parsed);
-        expect(pattern.test(s)).toBe(parsed);
-      }),
+      fc.property(
+        fc.string({ maxLength: 40, unit: fc.constantFrom('a', ':', '0', '/', ' ', '\n', '\r', '\u2028') }),
+        (s) => {
+          const parsed = parseJobId(s) !== undefined;
+          expect(JobId.safeParse(s).success).toBe(parsed);
+          expect(pattern.test(s)).toBe(parsed);
+        },
+      ),
     );
     expect(JobId.safeParse('0').success).toBe(false);
   });
@@ -91,6 +94,23 @@ describe('request bodies a local runtime hands over parsed', () => {
     expect(issuesOf(event(null, { 'content-length': '4' }))).toEqual(['body']);
     expect(issuesOf(event(undefined))).toEqual(['body']); // a required body missing
     expect(issuesOf(event('{"zone":"UTC"}'))).toEqual([]);
+  });
+
+  it('are empty only when they hold JSON whitespace: a lone vertical tab is not JSON', () => {
+    const enable = (body: string) => {
+      try {
+        parseRouteInput(ADMIN_ROUTES.putUserTask, {
+          body,
+          pathParameters: { userId: 'ada', taskId: 'daily' },
+        } as unknown as APIGatewayProxyEventV2);
+        return [];
+      } catch (err) {
+        return (err as ValidationError).issues.map((i) => i.path);
+      }
+    };
+    expect(enable(' \r\n\t')).toEqual([]);
+    expect(enable('\u000b')).toEqual(['body']);
+    expect(enable('\f')).toEqual(['body']);
   });
 });
 
