@@ -1,9 +1,10 @@
 // `npx stagger` in a real terminal (tmux) against the local stack, as an operator types it: screens and exit codes.
 // The transcript is kept in test/artifacts/cli-walkthrough.txt (the README's walkthrough is copied from it).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaggerClient } from '../../lib/client/index.js';
 import { startStack, TEST_KEYS, waitFor, type TestStack } from '../helpers/stack.js';
@@ -15,9 +16,16 @@ let term: Terminal;
 const transcript: string[] = [];
 const out = join(tmpdir(), `stagger-cli-${process.pid}.json`);
 
+/** The screen as a reader of the README sees it: `$ ` prompts, no empty prompt after the output. */
+function record(r: { screen: string; code: number }) {
+  const lines = r.screen.split('\n').map((l) => l.replace(/^bash-[\d.]+# ?/, '$ '));
+  while (lines.at(-1)?.trim() === '$') lines.pop();
+  transcript.push(`${lines.join('\n')}\n# exit ${r.code}\n`);
+}
+
 async function run(command: string) {
   const r = await term.run(command);
-  transcript.push(`${r.screen}\n# exit ${r.code}\n`);
+  record(r);
   return r;
 }
 
@@ -25,7 +33,13 @@ beforeAll(async () => {
   // What `npx stagger` runs: the package's bin, built from this checkout.
   execFileSync('node_modules/.bin/tsx', ['scripts/client/build.ts'], { stdio: 'ignore' });
   stack = await startStack({
-    env: { STAGGER_CATALOG_PATH: writeCatalog({}, [{ id: 'hello' }, { id: 'refused', retries: 0 }]) },
+    env: {
+      STAGGER_CATALOG_PATH: writeCatalog({}, [
+        { id: 'hello' },
+        { id: 'refused', retries: 0 },
+        { id: 'daily_user_report' },
+      ]),
+    },
     target: { respond: (hit) => (hit.path.startsWith('/t/refused/') ? 404 : 200) },
   });
   term = openTerminal({
@@ -99,7 +113,7 @@ describe('npx stagger in a terminal', () => {
     await term.waitFor('Replay 1 dead letter(s)? [y/N]');
     term.type('n');
     const declined = await term.finish();
-    transcript.push(`${declined.screen}\n# exit ${declined.code}\n`);
+    record(declined);
     expect(declined.code).toBe(6);
     expect(declined.screen).toContain('error: not confirmed; nothing done');
     expect((await client.deadLetters.list()).items).toHaveLength(1);
@@ -111,7 +125,7 @@ describe('npx stagger in a terminal', () => {
     await term.waitFor('[y/N]');
     term.type('y');
     const replayed = await term.finish();
-    transcript.push(`${replayed.screen}\n# exit ${replayed.code}\n`);
+    record(replayed);
     expect([replayed.code, replayed.screen]).toEqual([0, expect.stringContaining('replayed 1 of 1')]);
   });
 
@@ -142,5 +156,24 @@ describe('npx stagger in a terminal', () => {
     expect([unconfigured.code, unconfigured.screen]).toEqual([2, expect.stringContaining('no API URL')]);
     const down = await run('npx stagger --url http://127.0.0.1:9 --retries 0 scheduler status');
     expect([down.code, down.screen]).toEqual([4, expect.stringContaining('error: cannot reach the API')]);
+  });
+});
+
+// Last: it writes user ada's tasks, which the terminal walkthrough above expects to find as it left them.
+describe("the README's client example", () => {
+  it('runs as written against the stack, importing stagger/client from the built package', async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## Client and CLI'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toContain("from 'stagger/client'");
+    expect(code!.trim().split('\n').length).toBeLessThanOrEqual(12);
+    // Inside the package, 'stagger/client' resolves through package.json exports to dist/ (self-reference).
+    mkdirSync('.local', { recursive: true });
+    writeFileSync('.local/readme-client.mjs', code!);
+    // Asynchronously: the stack serves from this process, which a synchronous child would block.
+    const { stdout: printed } = await promisify(execFile)(process.execPath, ['.local/readme-client.mjs'], {
+      env: { ...process.env, STAGGER_URL: stack.api.url, STAGGER_ADMIN_KEY: TEST_KEYS.adminKey },
+    });
+    expect(printed).toMatch(/^daily_user_report active, next run 20\d\d-\d\d-\d\dT\d\d:00:00\.000Z$/m);
   });
 });
