@@ -26,6 +26,9 @@ export function cellText(c: Cell | string): string {
   return String(c);
 }
 
+/** One line of at most 60 characters. */
+export const oneLine = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s).replace(/\s+/g, ' ');
+
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
