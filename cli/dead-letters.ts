@@ -1,6 +1,7 @@
 // `stagger dead-letters ...`: list with filters, replay and delete one or --all matching (asking first).
 import type { Command } from 'commander';
 import type { DeadLetter, StaggerClient } from '../lib/client/index.js';
+import { positiveInt } from './arguments.js';
 import { confirm } from './confirm.js';
 import { EXIT } from './exit-codes.js';
 import { oneLine, table, UsageError } from './output.js';

@@ -1,5 +1,6 @@
 // The `stagger` command line (commander): each command calls stagger/client and prints a table, or JSON with --json.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { collect, nonNegativeInt, paramValue, positiveInt } from './arguments.js';
 import { createStaggerClient, type StaggerClient } from '../lib/client/index.js';
 import type { Terminal } from './confirm.js';
 import { addDeadLetterCommands } from './dead-letters.js';
@@ -19,24 +20,6 @@ interface GlobalOptions {
   json?: boolean;
   timeout: number;
   retries: number;
-}
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
-const nonNegativeInt = (v: string) => {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected an integer >= 0');
-  return Number(v);
-};
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** A param value as the API takes it: numbers and true/false typed, everything else text; --params for exact JSON. */
-function paramValue(v: string): string | number | boolean {
-  if (v === 'true' || v === 'false') return v === 'true';
-  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
-  return v;
 }
 
 export function buildProgram(io: CliIo): Command {
