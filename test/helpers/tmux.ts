@@ -2,6 +2,7 @@
 // reading back what the screen shows and each command's exit status.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 
 export interface TerminalRun {
   /** The pane's text after the command finished (the command line, its output, the status line). */
@@ -41,6 +42,8 @@ export function openTerminal(opts: { cwd: string; env: Record<string, string>; w
     'bash --norc --noprofile',
   );
   tmux('set-option', '-t', 'cli', 'history-limit', '5000');
+  // tmux leaves its socket file behind when the server is killed.
+  const socketPath = tmux('display-message', '-p', '-t', 'cli', '#{socket_path}').trim();
   let n = 0;
   let pending = '';
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'cli').replace(/\s+$/, '');
@@ -94,6 +97,7 @@ export function openTerminal(opts: { cwd: string; env: Record<string, string>; w
       } catch {
         // already gone
       }
+      rmSync(socketPath, { force: true });
     },
   };
 }
