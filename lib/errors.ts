@@ -78,3 +78,14 @@ export class DependencyUnavailableError extends AppError {
   readonly status = 503;
   readonly code = 'dependency_unavailable';
 }
+
+/** The path exists with other methods: answered with the methods it has (header Allow). */
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+  readonly allow: readonly string[];
+  constructor(method: string, allow: readonly string[]) {
+    super(`${method} is not allowed here; allowed: ${allow.join(', ')}`);
+    this.allow = allow;
+  }
+}

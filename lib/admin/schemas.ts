@@ -11,12 +11,24 @@ export const DEFAULT_PAGE = 100;
 /** Each `/`-separated part starts upper-case, so `europe/london` cannot become a second index group of London. */
 const ZONE_SHAPE = /^(?:UTC|[A-Z][A-Za-z0-9_+-]*(?:\/[A-Z][A-Za-z0-9_+-]*){0,2})$/;
 
+/**
+ * The zones this runtime's time-zone data names (canonical IANA names, plus UTC): the document lists them, so a
+ * caller (or a fuzzer) knows which strings are zones. Aliases such as Asia/Kolkata are accepted as well.
+ */
+export const KNOWN_ZONES: readonly string[] = [
+  ...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]),
+].sort();
+
 export const TimeZone = z
   .string()
   .max(64)
   .regex(ZONE_SHAPE, 'expected an IANA time zone name such as "Europe/London"')
   .refine(isValidTimeZone, 'unknown IANA time zone')
-  .meta({ description: 'IANA time zone name', examples: ['Europe/London'] });
+  .meta({
+    description: 'IANA time zone name (one of the listed canonical names, or an alias of one)',
+    examples: ['Europe/London'],
+    enum: [...KNOWN_ZONES],
+  });
 
 const LabelKey = z
   .string()

@@ -56,13 +56,25 @@ export interface RouteResult {
   body?: unknown;
 }
 
+/**
+ * The body as text. API Gateway always sends a string; serverless-offline hands a falsy JSON body (`false`, `0`)
+ * over parsed, and `null` or `""` as no body at all (with the request's content-length still set).
+ */
+function bodyText(event: APIGatewayProxyEventV2): string {
+  const raw = event.body as unknown;
+  if (typeof raw === 'string')
+    return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (raw !== undefined && raw !== null) return JSON.stringify(raw);
+  return Number(event.headers?.['content-length'] ?? 0) > 0 ? 'null' : '';
+}
+
 function readBody(event: APIGatewayProxyEventV2): { value: unknown } | { issue: FieldIssue } {
-  const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  const text = bodyText(event);
   if (Buffer.byteLength(text, 'utf8') > MAX_ADMIN_BODY_BYTES) {
     throw new PayloadTooLargeError(`body larger than ${MAX_ADMIN_BODY_BYTES} bytes`);
   }
-  if (text.trim() === '') return { value: undefined };
+  // Only JSON's own whitespace makes an empty body: a lone \v or \f is not JSON (String.trim would drop them).
+  if (/^[ \t\n\r]*$/.test(text)) return { value: undefined };
   try {
     return { value: JSON.parse(text) as unknown };
   } catch {

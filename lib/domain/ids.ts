@@ -1,12 +1,15 @@
 // Identifier formats shared by the API, the store and job ids; ":" is reserved as the job-id separator.
 import { z } from 'zod';
 
+// Examples name the demo data (npm run seed), so a fuzzer's example requests reach real users and task types.
 export const UserId = z
   .string()
-  .regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'letters, digits, "_", ".", "@" or "-", 1 to 128 characters');
+  .regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'letters, digits, "_", ".", "@" or "-", 1 to 128 characters')
+  .meta({ examples: ['user1'] });
 export const TaskId = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and "_", starting with a letter');
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and "_", starting with a letter')
+  .meta({ examples: ['daily_user_report'] });
 
 /** Zone group of a task's reverse index: the IANA zone for tasks that follow user zones, `_` for fixed-zone tasks. */
 export const FIXED_ZONE_GROUP = '_';
@@ -27,7 +30,9 @@ export function parseJobId(jobId: string): { taskId: string; userId: string; per
   };
 }
 
+/** The same rule as parseJobId, as a pattern the OpenAPI document carries (a refine() would not show there). */
 export const JobId = z
   .string()
   .max(300)
-  .refine((s) => parseJobId(s) !== undefined, 'expected {task}:{user}:{period}');
+  .regex(/^[^:]+:[^:]+:[\s\S]+$/, 'expected {task}:{user}:{period}')
+  .meta({ examples: ['daily_user_report:alice:2026-11-30'] });

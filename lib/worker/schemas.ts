@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { JobId, TaskId, UserId } from '../domain/ids.js';
 import { JobMessage } from '../domain/job.js';
+import { DEAD_LETTER_CURSOR } from './dead-letters.js';
 import { JOB_POLICY } from './job-store.js';
 
 export const MAX_DEAD_LETTER_PAGE = 100;
@@ -25,7 +26,11 @@ export const RunsPath = z.strictObject({ userId: UserId });
 export const RunNowPath = z.strictObject({ userId: UserId, taskId: TaskId });
 
 export const DeadLetterQuery = z.strictObject({
-  cursor: z.string().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page' }),
+  cursor: z
+    .string()
+    .regex(DEAD_LETTER_CURSOR, 'a nextCursor of this API: <deadAt ms>.<id in base64url>')
+    .optional()
+    .meta({ description: 'nextCursor of the previous page', examples: ['1796033129519.ZGFpbHk6YTpw'] }),
   limit: limit(MAX_DEAD_LETTER_PAGE).optional(),
 });
 

@@ -110,7 +110,15 @@ describe('sls package --stage prod', () => {
   it('has every httpApi route of serverless.yml, and only those, each on its own function', () => {
     const expected = Object.entries(config.functions).flatMap(([name, fn]) =>
       (fn.events ?? []).flatMap((e) =>
-        e.httpApi ? [[`${e.httpApi.method.toUpperCase()} ${e.httpApi.path}`, name] as const] : [],
+        // API Gateway spells serverless.yml's '*' method ANY (the catch-all fallback route).
+        e.httpApi
+          ? [
+              [
+                `${e.httpApi.method === '*' ? 'ANY' : e.httpApi.method.toUpperCase()} ${e.httpApi.path}`,
+                name,
+              ] as const,
+            ]
+          : [],
       ),
     );
     expect(expected.length).toBeGreaterThan(20);
