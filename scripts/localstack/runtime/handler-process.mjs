@@ -81,6 +81,9 @@ process.on('unhandledRejection', (reason) => {
   setImmediate(() => process.exit(1));
 });
 
+// The runtime-init process went away (killed with LocalStack): nothing can reach this process any more.
+process.on('disconnect', () => process.exit(0));
+
 let handler;
 try {
   handler = await loadHandler();

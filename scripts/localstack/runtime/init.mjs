@@ -185,6 +185,11 @@ function shutdown() {
 }
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+// A runtime never outlives the LocalStack that started it (it may be killed without a chance to stop us).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown();
+}, 1000).unref();
 
 server.listen(port, host, async () => {
   try {

@@ -88,10 +88,25 @@ class HostRuntimeExecutor(RuntimeExecutor):
             # Own process group: stop() ends the runtime-init program and the handler process it forks.
             start_new_session=True,
         )
+        self._record_pid(True)
         threading.Thread(target=self._pump_logs, name=f"lambda-host-{self.id}", daemon=True).start()
         self.executor_endpoint.container_address = HOST
         self.executor_endpoint.container_port = self.port
         self.executor_endpoint.wait_for_startup()
+
+    def _record_pid(self, alive: bool) -> None:
+        # The launcher (scripts/localstack/localstack.ts) ends every listed group if LocalStack itself dies first.
+        folder = os.environ.get("STAGGER_RUNTIME_PIDS")
+        if not folder or not self.process:
+            return
+        marker = Path(folder) / str(self.process.pid)
+        try:
+            if alive:
+                marker.touch()
+            else:
+                marker.unlink(missing_ok=True)
+        except OSError as e:
+            LOG.debug("cannot record runtime pid in %s: %s", folder, e)
 
     def _pump_logs(self) -> None:
         process = self.process
@@ -117,6 +132,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        self._record_pid(False)
         try:
             self.executor_endpoint.shutdown()
         except Exception as e:  # noqa: BLE001 - stopping must not fail on a half-started environment
