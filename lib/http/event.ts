@@ -34,6 +34,24 @@ function joinedQuery(
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** REST APIs pass path parameters as they appear in the URL (`a%3Ab`); HTTP APIs decode them (`a:b`). */
+function decodedParams(
+  params: Record<string, string | undefined> | null,
+): Record<string, string> | undefined {
+  if (!params) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    try {
+      out[name] = decodeURIComponent(value);
+    } catch {
+      // Malformed escapes stay as they are; the route's schema refuses them.
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
 /**
  * The event as HTTP API (payload 2.0) would have sent it: method, raw path (without a REST API's stage),
  * lower-cased headers, query, path parameters, body, base64 flag and request id. A v2 event only has its
@@ -51,7 +69,7 @@ export function toHttpApiEvent(event: ApiGatewayEvent): APIGatewayProxyEventV2 {
     rawQueryString: query ? new URLSearchParams(query).toString() : '',
     headers,
     ...(query ? { queryStringParameters: query } : {}),
-    ...(event.pathParameters ? { pathParameters: event.pathParameters as Record<string, string> } : {}),
+    ...(event.pathParameters ? { pathParameters: decodedParams(event.pathParameters) } : {}),
     ...(event.body !== null && event.body !== undefined ? { body: event.body } : {}),
     isBase64Encoded: event.isBase64Encoded ?? false,
     requestContext: {

@@ -1,7 +1,7 @@
 // Starts LocalStack on the host (no Docker) with stagger's host runtime executor, waits for its health, stops it all.
 // `npm run localstack` runs it on 4566 until Ctrl-C; the LocalStack suite's global setup calls startLocalStack().
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../lib/free-port.js';
@@ -90,15 +90,6 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 export async function startLocalStack(opts: StartOptions = {}): Promise<RunningLocalStack> {
   const paths = setupLocalStack();
   const port = opts.port ?? (await freePort());
@@ -108,13 +99,13 @@ export async function startLocalStack(opts: StartOptions = {}): Promise<RunningL
   const logFile = resolve(dir, 'localstack.log');
   const pidDir = resolve(dir, 'runtime-pids');
   mkdirSync(pidDir, { recursive: true });
-  const log = createWriteStream(logFile);
+  // Straight to the file, not through this process: LocalStack keeps logging (and shutting down) if we die first.
+  const logFd = openSync(logFile, 'a');
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(paths.LOCALSTACK_PYTHON, ['-m', 'localstack.runtime.main'], {
+  // run_localstack.py: LocalStack's own entry point, ended by a watchdog if this process disappears without stop().
+  const child = spawn(paths.LOCALSTACK_PYTHON, [resolve(ROOT, 'scripts/localstack/run_localstack.py')], {
     cwd: dir,
-    // Own process group: stop() ends LocalStack and every runtime it started (they watch their parent too).
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: process.env['HOME'] ?? dir,
@@ -135,8 +126,7 @@ export async function startLocalStack(opts: StartOptions = {}): Promise<RunningL
       ...opts.env,
     },
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  closeSync(logFd);
   let exited: number | null = null;
   const gone = new Promise<void>((r) =>
     child.once('exit', (code) => {
@@ -146,8 +136,9 @@ export async function startLocalStack(opts: StartOptions = {}): Promise<RunningL
   );
   const stop = async () => {
     if (exited === null) {
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
+      child.kill('SIGTERM');
+      // LocalStack's orderly shutdown stops every function environment; one that hangs is cut short.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await gone;
       clearTimeout(timer);
     }

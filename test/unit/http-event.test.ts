@@ -125,6 +125,14 @@ describe('toHttpApiEvent', () => {
     expect(toHttpApiEvent(v1).rawQueryString).toBe('dryRun=1&tag=a%2Cb');
   });
 
+  it('decodes REST API path parameters as HTTP API does (job ids hold colons)', () => {
+    const encoded = { ...v1, pathParameters: { jobId: 'daily%3Aalice%3A2026-12-03', bad: '%E0%A4%A' } };
+    expect(toHttpApiEvent(encoded).pathParameters).toEqual({
+      jobId: 'daily:alice:2026-12-03',
+      bad: '%E0%A4%A',
+    });
+  });
+
   it('keeps the path without the REST API stage prefix', () => {
     expect(toHttpApiEvent(v1).rawPath).toBe('/v1/users/alice');
   });

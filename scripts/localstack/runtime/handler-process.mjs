@@ -23,13 +23,16 @@ function describe(err, fallbackType) {
 async function loadHandler() {
   const lastSlash = handlerSpec.lastIndexOf('/');
   const dot = handlerSpec.indexOf('.', lastSlash + 1);
-  if (dot < 0) throw Object.assign(new Error(`Bad handler ${handlerSpec}`), { name: 'Runtime.MalformedHandlerName' });
+  if (dot < 0)
+    throw Object.assign(new Error(`Bad handler ${handlerSpec}`), { name: 'Runtime.MalformedHandlerName' });
   const modulePath = handlerSpec.slice(0, dot);
   const exportPath = handlerSpec.slice(dot + 1).split('.');
   const base = path.resolve(taskRoot, modulePath);
   const file = ['.mjs', '.js', '.cjs'].map((ext) => base + ext).find((f) => existsSync(f));
   if (!file) {
-    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
+    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), {
+      name: 'Runtime.ImportModuleError',
+    });
   }
   let target = await import(pathToFileURL(file).href);
   for (const key of exportPath) target = target?.[key];
@@ -77,7 +80,11 @@ process.on('uncaughtException', (err) => {
   setImmediate(() => process.exit(1));
 });
 process.on('unhandledRejection', (reason) => {
-  process.send?.({ type: 'error', requestId: current, error: describe(reason, 'Runtime.UnhandledPromiseRejection') });
+  process.send?.({
+    type: 'error',
+    requestId: current,
+    error: describe(reason, 'Runtime.UnhandledPromiseRejection'),
+  });
   setImmediate(() => process.exit(1));
 });
 

@@ -19,7 +19,9 @@ const version = env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
 const handlerProgram = path.join(path.dirname(fileURLToPath(import.meta.url)), 'handler-process.mjs');
 
 if (!upstream || !runtimeId || !Number.isInteger(port)) {
-  console.error('init: LOCALSTACK_RUNTIME_ENDPOINT, LOCALSTACK_RUNTIME_ID and STAGGER_RUNTIME_PORT are required');
+  console.error(
+    'init: LOCALSTACK_RUNTIME_ENDPOINT, LOCALSTACK_RUNTIME_ID and STAGGER_RUNTIME_PORT are required',
+  );
   process.exit(2);
 }
 
@@ -67,13 +69,20 @@ function startChild() {
   proc.on('message', (msg) => {
     if (msg.type === 'ready') settleReady.resolve();
     else if (msg.type === 'init-error') settleReady.reject(msg.error);
-    else if ((msg.type === 'response' || msg.type === 'error') && invocation && msg.requestId === invocation.id) {
+    else if (
+      (msg.type === 'response' || msg.type === 'error') &&
+      invocation &&
+      msg.requestId === invocation.id
+    ) {
       finish(msg.type === 'response' ? { body: msg.body } : { error: msg.error });
     }
   });
   proc.on('exit', (code, signal) => {
     if (child === proc) child = null;
-    settleReady.reject({ errorType: 'Runtime.ExitError', errorMessage: `Runtime exited during init: ${code ?? signal}` });
+    settleReady.reject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: `Runtime exited during init: ${code ?? signal}`,
+    });
     if (invocation && invocation.proc === proc) {
       finish({
         error: {
