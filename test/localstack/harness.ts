@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
@@ -60,6 +60,7 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const logDir = resolve(ROOT, '.local/localstack/suite');
+  rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
