@@ -16,7 +16,7 @@ const list = z
   );
 
 const EnvSchema = z.object({
-  STAGE: z.enum(['local', 'prod']).default('local'),
+  STAGE: z.enum(['local', 'localstack', 'prod']).default('local'),
   UPSTASH_REDIS_REST_URL: z.url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   QSTASH_URL: z.url(),

@@ -7,6 +7,7 @@ import { AppError, ValidationError } from '../errors.js';
 import { logger } from '../log.js';
 import { parseOrThrow } from '../validation.js';
 import { requireAdminKey } from './auth.js';
+import { toHttpApiEvent, type ApiGatewayEvent } from './event.js';
 import { json, type HttpResult } from './response.js';
 
 export interface HttpRequest {
@@ -51,7 +52,8 @@ function describe(err: unknown): Record<string, unknown> {
 }
 
 export function httpHandler(options: HandlerOptions, fn: (req: HttpRequest) => Promise<HttpResult>) {
-  return middy<APIGatewayProxyEventV2, HttpResult>().handler(async (event, context) => {
+  return middy<ApiGatewayEvent, HttpResult>().handler(async (raw, context) => {
+    const event = toHttpApiEvent(raw);
     const requestId = requestIdOf(event);
     try {
       if (options.auth === 'admin') requireAdminKey(event.headers, options.adminKeys?.() ?? []);

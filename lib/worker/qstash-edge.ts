@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { AuthError, ValidationError } from '../errors.js';
+import { toHttpApiEvent, type ApiGatewayEvent } from '../http/event.js';
 import { errorResult, requestIdOf } from '../http/handler.js';
 import { json, type HttpResult } from '../http/response.js';
 import { logger } from '../log.js';
@@ -44,7 +45,8 @@ export function parseSignedJson<S extends z.ZodType>(body: string, schema: S): z
 }
 
 export function signedHandler(path: string, fn: (req: SignedRequest) => Promise<HttpResult>) {
-  return middy<APIGatewayProxyEventV2, HttpResult>().handler(async (event, context) => {
+  return middy<ApiGatewayEvent, HttpResult>().handler(async (raw, context) => {
+    const event = toHttpApiEvent(raw);
     const requestId = requestIdOf(event);
     let result: HttpResult;
     try {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { node24 } from '../helpers/node24.js';
 import { readZip } from '../helpers/zip.js';
 
 const run = promisify(execFile);
@@ -148,7 +149,8 @@ describe('sls package --stage prod', () => {
       const [, lambda] = lambdaOf(name);
       expect(lambda.Properties, name).toMatchObject({
         Handler: fn.handler,
-        Runtime: 'nodejs20.x',
+        // A runtime AWS Lambda accepts for new and updated functions (nodejs20.x no longer is).
+        Runtime: 'nodejs24.x',
         Architectures: [config.provider.architecture],
         Timeout: fn.timeout ?? config.provider.timeout,
         MemorySize: fn.memorySize ?? config.provider.memorySize,
@@ -218,27 +220,37 @@ describe('sls package --stage prod', () => {
       }
     });
 
-    it('import under plain node (no tsx, no environment) and export their handlers', async () => {
-      const script = `
+    // The machine's Node (local development) and Node 24, the version nodejs24.x runs them on.
+    it.each([
+      ['this machine', () => process.execPath],
+      ['Node 24', node24],
+    ])(
+      'import under plain node (%s; no tsx, no environment) and export their handlers',
+      async (_label, nodeBin) => {
+        const script = `
         const modules = JSON.parse(process.argv[1]);
         const out = {};
         for (const m of modules) out[m.name] = typeof (await import(m.file))[m.exportName];
         console.log(JSON.stringify(out));`;
-      const { stdout } = await run(
-        process.execPath,
-        ['--input-type=module', '-e', script, JSON.stringify(modules)],
-        {
-          cwd: unpacked,
-          env: { PATH: process.env['PATH'] ?? '' },
-          timeout: 60_000,
-        },
-      );
-      const types = JSON.parse(stdout) as Record<string, string>;
-      expect(Object.keys(types).sort()).toEqual(Object.keys(config.functions).sort());
-      for (const [name, type] of Object.entries(types)) expect(type, name).toBe('function');
-    });
+        const { stdout } = await run(
+          nodeBin(),
+          ['--input-type=module', '-e', script, JSON.stringify(modules)],
+          {
+            cwd: unpacked,
+            env: { PATH: process.env['PATH'] ?? '' },
+            timeout: 60_000,
+          },
+        );
+        const types = JSON.parse(stdout) as Record<string, string>;
+        expect(Object.keys(types).sort()).toEqual(Object.keys(config.functions).sort());
+        for (const [name, type] of Object.entries(types)) expect(type, name).toBe('function');
+      },
+    );
 
-    it('run: the openapi bundle answers its route from the zip alone', async () => {
+    it.each([
+      ['this machine', () => process.execPath],
+      ['Node 24', node24],
+    ])('run (%s): the openapi bundle answers its route from the zip alone', async (_label, nodeBin) => {
       const script = `
         const { handler } = await import(process.argv[1]);
         const event = { version: '2.0', routeKey: 'GET /openapi.json', rawPath: '/openapi.json', rawQueryString: '', headers: {},
@@ -246,7 +258,7 @@ describe('sls package --stage prod', () => {
         const res = await handler(event, { functionName: 'openapi', awsRequestId: 'r1', getRemainingTimeInMillis: () => 5000 });
         console.log(JSON.stringify({ status: res.statusCode, openapi: JSON.parse(res.body).openapi }));`;
       const openapi = modules.find((m) => m.name === 'openapi')!;
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, openapi.file], {
+      const { stdout } = await run(nodeBin(), ['--input-type=module', '-e', script, openapi.file], {
         cwd: join(unpacked, 'openapi'),
         env: { PATH: process.env['PATH'] ?? '' },
         timeout: 30_000,

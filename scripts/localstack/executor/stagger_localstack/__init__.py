@@ -1,0 +1,1 @@
+"""stagger's LocalStack runtime executor: Lambda execution environments as host processes."""
