@@ -295,6 +295,35 @@ const VARIABLES = [
     kind: 'stack',
     doc: "redis-server's data directory (`npm run demo`: `.local/demo`)",
   },
+  // LocalStack (`npm run localstack`, `npm run test:localstack`, docs/localstack.md).
+  {
+    name: 'LOCALSTACK_PORT',
+    default: '4566',
+    applies: 'local',
+    kind: 'stack',
+    doc: 'port `npm run localstack` serves LocalStack on (the suite picks a free one)',
+  },
+  {
+    name: 'AWS_ENDPOINT_URL',
+    default: 'http://127.0.0.1:4566',
+    applies: 'local',
+    kind: 'stack',
+    doc: 'the LocalStack endpoint `sls deploy --stage localstack` deploys to; the `localstack` stage builds its public URL on it',
+  },
+  {
+    name: 'PATH',
+    default: '/usr/bin:/bin',
+    applies: 'local',
+    kind: 'platform',
+    doc: "the shell's; passed on to LocalStack and the function processes it starts",
+  },
+  {
+    name: 'HOME',
+    default: '',
+    applies: 'local',
+    kind: 'platform',
+    doc: "the shell's; passed on to LocalStack (its cache folders)",
+  },
 ];
 
 const RATE_LIMIT_PREFIX = 'STAGGER_RATE_LIMIT_';
