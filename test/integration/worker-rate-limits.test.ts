@@ -99,7 +99,7 @@ describe('rate limits', () => {
         (await metric('bulk:succeeded')) === 400 && (await metric('bulk_capped:succeeded')) === 200
           ? true
           : undefined,
-      90_000,
+      240_000,
       'all 600 jobs to succeed',
     );
     const hits = (await threadTarget.hits()).filter((h) => h.path.startsWith('/t/bulk'));
@@ -119,13 +119,15 @@ describe('rate limits', () => {
         1000,
       ),
     ).toBeLessThanOrEqual(20);
-    // The limiter was really under pressure: some first deliveries were deferred (checked above), and every
-    // deferral was counted. How many, and the throughput reached, depend on the machine: they are bench figures.
-    expect((await metric('bulk:deferred')) + (await metric('bulk_capped:deferred'))).toBeGreaterThanOrEqual(
+    // Every deferral is counted: refused by a full limit (`deferred`) or admitted too late to send (`late`).
+    const deferralsCounted = await Promise.all(
+      ['bulk:deferred', 'bulk:late', 'bulk_capped:deferred', 'bulk_capped:late'].map(metric),
+    );
+    expect(deferralsCounted.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(
       firstAnswers['200 deferred'] ?? 0,
     );
     expect(await metric('bulk:failed')).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('defers a denied job without spending its retry budget (Upstash-Retried stays 0, retries: 0 suffices)', async () => {
     const jobs = Array.from({ length: 5 }, (_, i) => jobMessage('single', 'u', `s${i}`));
