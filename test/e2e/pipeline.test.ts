@@ -41,9 +41,14 @@ const READY_LEAD_MS = 5_000;
 const FLAKY = 'hourly_cache_refresh:user1:';
 const BROKEN = 'hourly_health_check:user1:';
 
-/** The demo catalog's hourly task ids, due at minute `atMinute` of every UTC hour, with short windows. */
-function catalogYaml(atMinute: number, baseUrl: string): string {
-  const at = `':${String(atMinute).padStart(2, '0')}'`;
+/**
+ * The demo catalog's hourly task ids, due at the minute of `dueAt` in every UTC hour, with short windows; and a daily
+ * task fixed 12 hours away from `dueAt` (in users' zones, 07:00 somewhere is often within minutes of the tick, and a
+ * first tick would claim it).
+ */
+function catalogYaml(dueAt: number, baseUrl: string): string {
+  const at = `':${String(new Date(dueAt).getUTCMinutes()).padStart(2, '0')}'`;
+  const dailyAt = `${String((new Date(dueAt).getUTCHours() + 12) % 24).padStart(2, '0')}:00`;
   const hourly = Object.entries(HOURLY).map(([id, limits]) =>
     [
       `  - id: ${id}`,
@@ -60,8 +65,8 @@ function catalogYaml(atMinute: number, baseUrl: string): string {
   const daily = [
     '  - id: daily_user_report',
     '    description: e2e daily, never due during the test',
-    "    schedule: { every: day, at: '07:00' }",
-    '    zone: { policy: user }',
+    `    schedule: { every: day, at: '${dailyAt}' }`,
+    '    zone: { policy: fixed, tz: UTC }',
     '    spread: 30m',
     "    target: { method: POST, url: '{{baseUrl}}/tasks/{{taskId}}' }",
   ].join('\n');
@@ -160,7 +165,7 @@ describe('the pipeline through serverless-offline', () => {
     // The catalog is written now for the seed and the worker (which read task ids, targets and limits), and again with
     // the due minute once the stack is warm: only the scheduler reads schedules, and it reads the catalog first then.
     const catalogPath = join(dir, 'tasks.yaml');
-    writeFileSync(catalogPath, catalogYaml(0, target.url));
+    writeFileSync(catalogPath, catalogYaml(Date.now(), target.url));
 
     // Warm-up: serverless-offline loads a function per instance, seconds each (Lambda's cold start, much slower), and
     // starts one instance per concurrent call. Whole-second delivery sends a few jobs at once: warm several workers
@@ -238,7 +243,7 @@ describe('the pipeline through serverless-offline', () => {
 
     // The period: the next whole minute a few seconds ahead, reached by the explicit now before the real clock.
     const dueAt = nextMinute(Date.now() + READY_LEAD_MS);
-    writeFileSync(catalogPath, catalogYaml(new Date(dueAt).getUTCMinutes(), target.url));
+    writeFileSync(catalogPath, catalogYaml(dueAt, target.url));
     const tickSentAt = Date.now();
     const runRes = await stack.admin('/v1/scheduler/run', {
       method: 'POST',

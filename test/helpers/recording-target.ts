@@ -1,6 +1,7 @@
 // A destination server for broker checks: records every request (time, headers, raw body) and fails on command.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepAliveLongerThanClients } from '../../scripts/lib/http-keep-alive.js';
 
 export interface RecordedRequest {
   /** Unix ms when the request arrived. */
@@ -83,6 +84,7 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
       else send();
     });
   });
+  keepAliveLongerThanClients(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
 
