@@ -1,4 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Test files at once: each integration file starts a redis-server, a bridge and a broker (the dashboard one a
+ * Chromium too), so more than two at once overloads a 2-core machine and turns waits into timeouts. One core
+ * stays for those servers: at most 2 files at once, 1 on a 2-core machine. STAGGER_TEST_WORKERS overrides it.
+ */
+const workers = Number(
+  process.env['STAGGER_TEST_WORKERS'] ?? Math.min(2, Math.max(1, availableParallelism() - 1)),
+);
 
 export default defineConfig({
   test: {
@@ -6,12 +16,15 @@ export default defineConfig({
     reporters: ['default', 'json'],
     env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent' },
     outputFile: { json: '.local/test-report.json' },
+    maxWorkers: workers,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A hang guard, not a speed check: property tests run thousands of cases, seconds on a loaded machine.
+          testTimeout: 60_000,
         },
       },
       {
@@ -19,8 +32,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
@@ -28,7 +41,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
-          testTimeout: 120_000,
+          testTimeout: 240_000,
           hookTimeout: 120_000,
           fileParallelism: false,
         },

@@ -112,6 +112,7 @@ async function main() {
       port: ports.broker,
       host,
       retryBaseMs: Number(env['BROKER_RETRY_BASE_MS'] ?? 1000),
+      ...(env['BROKER_CONCURRENCY'] ? { concurrency: Number(env['BROKER_CONCURRENCY']) } : {}),
     });
     step(`QStash-compatible broker on ${broker.url}`);
     target = await startTarget({ port: ports.target, host, ...(demo ? { respond: demoRespond } : {}) });

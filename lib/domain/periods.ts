@@ -16,8 +16,10 @@
 //   `at` minutes falling in its missing part move forward by the missing length. `at` counts real
 //   minutes from the start of the local hour.
 // - cron  "c2026-11-30T0815Z" the UTC fire instant; a period runs from one fire to the next.
-//   DST follows croner: a fixed-time job in a gap fires at the first valid time after the gap, and
-//   once on a repeated time; interval jobs (*/15) follow real time.
+//   Fixed-time jobs (one minute and one hour, e.g. `30 2 * * *`) follow the rule above: a time that
+//   DST skips moves forward by the gap length (02:30 -> 03:30, where croner alone fires at 03:00),
+//   and a repeated time runs once, at its first occurrence. Interval jobs (*/15, lists, ranges) follow
+//   real time, as croner does: a skipped time is skipped, a repeated one runs on both passes.
 import { cronFor, type Schedule, type ScheduleOffset } from './schedule.js';
 import {
   DAY_MS,
@@ -155,13 +157,32 @@ function calendarPeriod(unit: CalendarUnit, offset: ScheduleOffset, t: number, t
 function cronPeriod(expr: string, t: number, tz: string): Period {
   const cron = cronFor(expr, tz);
   // previousRuns excludes a run at exactly its reference, so look from just after t.
-  const previous = cron.previousRuns(1, new Date(t + 1))[0];
+  const [previous, beforeIt] = cron.previousRuns(2, new Date(t + 1));
   const next = cron.nextRun(new Date(t));
   if (!previous || !next)
     throw new RangeError(`Cron "${expr}" has no run around ${new Date(t).toISOString()}`);
-  const startMs = previous.getTime();
-  const compact = previous.toISOString().slice(0, 16).replace(':', '');
-  return { key: `c${compact}Z`, startMs, endMs: next.getTime(), dueAtMs: startMs };
+  // A moved fire is later than croner's but before the next one: it may move past t, never past next.
+  let startMs = fireInstant(expr, tz, previous);
+  let endMs = fireInstant(expr, tz, next);
+  if (startMs > t) {
+    if (!beforeIt) throw new RangeError(`Cron "${expr}" has no run before ${new Date(t).toISOString()}`);
+    endMs = startMs;
+    startMs = fireInstant(expr, tz, beforeIt);
+  }
+  const compact = new Date(startMs).toISOString().slice(0, 16).replace(':', '');
+  return { key: `c${compact}Z`, startMs, endMs, dueAtMs: startMs };
+}
+
+/**
+ * The instant a croner fire stands for. Croner fires a fixed-time job whose time DST skips at the
+ * gap's end, a time the pattern does not match: the job's own wall time is the pattern's last match
+ * before that reading of the clock, resolved like every other skipped time (forward by the gap).
+ */
+function fireInstant(expr: string, tz: string, fire: Date): number {
+  if (cronFor(expr, tz).match(fire)) return fire.getTime();
+  const clock = wallAt(tz, fire.getTime());
+  const intended = cronFor(expr, 'UTC').previousRuns(1, new Date(clock))[0];
+  return intended ? resolveWall(tz, intended.getTime()) : fire.getTime();
 }
 
 function pad(value: number, width = 2): string {

@@ -19,9 +19,21 @@ export interface KeepAlive {
   stop(): void;
 }
 
+/** Calls `fn` every `ms` until the returned stop is called; `fn`'s promise is for tests that drive the ticks. */
+export type RepeatEvery = (ms: number, fn: () => Promise<void> | undefined) => () => void;
+
+/** The real clock: an unref'd setInterval (a pending renewal never keeps the process alive). */
+export const repeatWithInterval: RepeatEvery = (ms, fn) => {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
 export interface LockOptions {
   ttlMs: number;
   newToken?: () => string;
+  /** Default: setInterval. Tests pass a manual one to renew at chosen moments instead of racing the wall clock. */
+  repeatEvery?: RepeatEvery;
 }
 
 export class SchedulerLock {
@@ -70,32 +82,29 @@ export class SchedulerLock {
   keepAlive(grant: LockGrant, onLost?: (err?: unknown) => void): KeepAlive {
     let lost = false;
     let renewing = false;
-    const timer = setInterval(
-      () => {
-        if (renewing || lost) return;
-        renewing = true;
-        this.renew(grant)
-          .then((held) => {
-            if (!held) {
-              lost = true;
-              onLost?.();
-            }
-          })
-          .catch((err: unknown) => {
-            // Unknown outcome: behave as if lost; fences keep any write already under way safe.
+    const repeat = this.options.repeatEvery ?? repeatWithInterval;
+    const stop = repeat(Math.max(Math.floor(this.options.ttlMs / 3), 10), () => {
+      if (renewing || lost) return undefined;
+      renewing = true;
+      return this.renew(grant)
+        .then((held) => {
+          if (!held) {
             lost = true;
-            onLost?.(err);
-          })
-          .finally(() => {
-            renewing = false;
-          });
-      },
-      Math.max(Math.floor(this.options.ttlMs / 3), 10),
-    );
-    timer.unref();
+            onLost?.();
+          }
+        })
+        .catch((err: unknown) => {
+          // Unknown outcome: behave as if lost; fences keep any write already under way safe.
+          lost = true;
+          onLost?.(err);
+        })
+        .finally(() => {
+          renewing = false;
+        });
+    });
     return {
       lost: () => lost,
-      stop: () => clearInterval(timer),
+      stop,
     };
   }
 }

@@ -12,6 +12,7 @@ import {
   toJson,
   type JsonValue,
 } from './protocol.js';
+import { keepAliveLongerThanClients } from '../lib/http-keep-alive.js';
 
 export interface BridgeOptions {
   redisUrl: string;
@@ -176,6 +177,7 @@ export async function startBridge(opts: BridgeOptions): Promise<RunningBridge> {
   const host = opts.host ?? '127.0.0.1';
   let address: AddressInfo;
   try {
+    keepAliveLongerThanClients(server);
     address = await listen(server, opts.port ?? 0, host);
   } catch (err) {
     redis.disconnect();

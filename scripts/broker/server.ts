@@ -8,6 +8,7 @@ import type { DeliveryReport } from './delivery.js';
 import { createRequestHandler } from './http-routes.js';
 import { OutboundAgents } from './outbound.js';
 import { BrokerStore } from './store.js';
+import { keepAliveLongerThanClients } from '../lib/http-keep-alive.js';
 
 export type { DeliveryReport } from './delivery.js';
 
@@ -100,6 +101,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }),
   );
 
+  keepAliveLongerThanClients(server);
   const host = opts.host ?? '127.0.0.1';
   try {
     await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // Redis commands as clients send them (a pipeline of k counts k, a script counts 1), QStash messages published.
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepAliveLongerThanClients } from './http-keep-alive.js';
 
 export interface RestCounts {
   /** HTTP requests seen. */
@@ -87,6 +88,7 @@ export async function startCountingProxy(upstreamUrl: string, count: Counter): P
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => forward(req, res, Buffer.concat(chunks)));
   });
+  keepAliveLongerThanClients(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,4 +1,6 @@
-// Finds a free TCP port on loopback by letting the kernel pick one.
+// A candidate TCP port on loopback, picked by the kernel. It is released before the caller binds it, so another
+// process may take it first: only for children that need a port number up front (redis-server, serverless-offline),
+// and the caller retries on "address already in use". Servers of our own bind port 0 instead.
 import { createServer } from 'node:net';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {

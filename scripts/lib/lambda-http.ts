@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parse } from 'yaml';
+import { keepAliveLongerThanClients } from './http-keep-alive.js';
 
 export interface Route {
   functionName: string;
@@ -201,6 +202,7 @@ export async function startLambdaHttp(opts: { port?: number; host?: string; root
       res.end('{"message":"Internal Server Error"}');
     });
   });
+  keepAliveLongerThanClients(server);
   await new Promise<void>((r, j) => {
     server.once('error', j);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => r());

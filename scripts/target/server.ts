@@ -1,5 +1,6 @@
 // A local HTTP target for demo tasks: answers every request, records arrivals, can fail on demand.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { keepAliveLongerThanClients } from '../lib/http-keep-alive.js';
 
 export interface TargetHit {
   at: number;
@@ -53,6 +54,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<RunningTarg
       res.writeHead(500).end();
     });
   });
+  keepAliveLongerThanClients(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

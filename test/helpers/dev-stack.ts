@@ -1,4 +1,4 @@
-// Test helper: `npm run dev` (scripts/dev.ts) as a child process on free ports: redis-server, bridge, broker, demo target
+// Test helper: `npm run dev` (scripts/dev.ts) as a child process on free ports (retried when one is taken): redis-server, bridge, broker, demo target
 // and serverless-offline, as a developer runs them. Stopped with SIGINT, like Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -39,11 +39,35 @@ async function distinctFreePorts<K extends string>(names: readonly K[]): Promise
   return out;
 }
 
-/** `args`: extra arguments of scripts/dev.ts, e.g. `['--demo']` for `npm run demo`. */
+/** What redis-server, Node and serverless-offline print when a port is taken. */
+const PORT_TAKEN = /EADDRINUSE|address already in use/i;
+
+/**
+ * Every part of the stack needs its port number up front (redis-server and serverless-offline cannot bind port 0 and
+ * report), so the ports are kernel-chosen candidates that another process can take before the stack binds them: a
+ * start that fails on a taken port is retried on new candidates, any other failure is not.
+ * `args`: extra arguments of scripts/dev.ts, e.g. `['--demo']` for `npm run demo`.
+ */
 export async function startDevStack(
   env: Record<string, string> = {},
   timeoutMs = 90_000,
   args: string[] = [],
+): Promise<DevStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchDevStack(env, timeoutMs, args);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function launchDevStack(
+  env: Record<string, string>,
+  timeoutMs: number,
+  args: string[],
 ): Promise<DevStack> {
   const ports = await distinctFreePorts([
     'REDIS_PORT',
@@ -93,7 +117,10 @@ export async function startDevStack(
 
   const deadline = Date.now() + timeoutMs;
   while (!out.includes('stagger local stack is up')) {
-    if (child.exitCode !== null) throw new Error(`dev stack exited early:\n${out}`);
+    if (child.exitCode !== null) {
+      const Failure = PORT_TAKEN.test(out) ? PortTakenError : Error;
+      throw new Failure(`dev stack exited early:\n${out}`);
+    }
     if (Date.now() > deadline) {
       await stop(2_000);
       throw new Error(`dev stack not up within ${timeoutMs} ms:\n${out}`);

@@ -1,6 +1,7 @@
 // A destination server for broker checks: records every request (time, headers, raw body) and fails on command.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepAliveLongerThanClients } from '../../scripts/lib/http-keep-alive.js';
 
 export interface RecordedRequest {
   /** Unix ms when the request arrived. */
@@ -28,6 +29,11 @@ export interface RecordingTarget {
   failNext(path: string, times: number, response?: CannedResponse): void;
   /** Standing answer for `path` (default 200 "ok"). */
   respond(path: string, response: CannedResponse): void;
+  /**
+   * Holds the answers to requests on `path` (they are recorded at once) until `release()`: how many wait is the
+   * number of deliveries in flight at once, a count no timing can change.
+   */
+  hold(path: string): { waiting(): number; release(): void };
   /** Polls `check` until true; rejects with `what` after `timeoutMs`. */
   waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +56,7 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
   const failures = new Map<string, { left: number; response: CannedResponse }>();
   const standing = new Map<string, CannedResponse>();
   const pathOf = (url: string) => url.split('?')[0] ?? url;
+  const held = new Map<string, (() => void)[] | undefined>();
 
   const server = createServer((req, res) => {
     const at = Date.now();
@@ -71,9 +78,13 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
         failure.left--;
         answer = failure.response;
       }
-      res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+      const send = () => res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+      const queue = held.get(path);
+      if (queue) queue.push(send);
+      else send();
     });
   });
+  keepAliveLongerThanClients(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
 
@@ -86,6 +97,17 @@ export async function startRecordingTarget(): Promise<RecordingTarget> {
     },
     respond(path, response) {
       standing.set(path, response);
+    },
+    hold(path) {
+      const queue: (() => void)[] = [];
+      held.set(path, queue);
+      return {
+        waiting: () => queue.length,
+        release() {
+          held.delete(path);
+          for (const send of queue.splice(0)) send();
+        },
+      };
     },
     waitFor: waitUntil,
     close: () =>

@@ -82,6 +82,9 @@ describe('durable delivery', () => {
     const a = await broker(prefix, { log: collect(reports.a), concurrency: 16 });
     const b = await broker(prefix, { log: collect(reports.b), concurrency: 16 });
     const path = '/pair';
+    // The target answers nobody until 32 deliveries wait at once: more than one broker's 16, so both must have
+    // claimed (by count, not by who polled first on a busy machine).
+    const gate = target.hold(path);
     // All due at the same second, published through both brokers: both race for the same claims.
     const ids = [
       ...(await publishMany(
@@ -97,6 +100,8 @@ describe('durable delivery', () => {
         1,
       )),
     ];
+    await target.waitFor(() => gate.waiting() === 32, '32 deliveries in flight at once', 30_000);
+    gate.release();
     const store = new BrokerStore(redis, prefix);
     await target.waitFor(() => deliveriesById(path).size === 200, '200 distinct deliveries', 30_000);
     await target.waitFor(async () => (await store.pendingCount()) === 0, 'nothing pending');
@@ -106,41 +111,41 @@ describe('durable delivery', () => {
     expect([...counts.values()].every((c) => c === 1)).toBe(true);
     expect(target.received(path)).toHaveLength(200);
     expect(reports.a.length + reports.b.length).toBe(200);
-    expect(reports.a.length).toBeGreaterThan(0);
-    expect(reports.b.length).toBeGreaterThan(0);
-  });
+    expect(reports.a.length).toBeGreaterThanOrEqual(16);
+    expect(reports.b.length).toBeGreaterThanOrEqual(16);
+  }, 90_000);
 
-  it('a broker restarted while 1,000 delayed messages wait loses none and delivers each exactly once', async () => {
+  it('a broker stopped while 1,000 delayed messages wait loses none; the next one delivers each exactly once', async () => {
     const prefix = uniquePrefix('restart');
     const path = '/restart';
-    const first = await broker(prefix);
-    const publishedAt = Date.now();
+    // The first broker accepts but delivers nothing (no delivery slots): what it held must survive it in Redis,
+    // whatever the time its shutdown takes (before, the test needed publish + shutdown inside the 2 s delay).
+    const first = await broker(prefix, { concurrency: 0 });
     const ids = await publishMany(
       new Client({ baseUrl: first.url, token: TOKEN, retry: false }),
       `${target.url}${path}`,
       1000,
-      2,
+      1,
     );
     await first.close();
-    // The test only means something if the first broker stopped before anything was due.
-    expect(Date.now()).toBeLessThan(publishedAt + 2000);
     expect(target.received(path)).toHaveLength(0);
     const store = new BrokerStore(redis, prefix);
     expect(await store.pendingCount()).toBe(1000);
 
     await broker(prefix);
-    await target.waitFor(() => deliveriesById(path).size === 1000, '1,000 distinct deliveries', 15_000);
+    await target.waitFor(() => deliveriesById(path).size === 1000, '1,000 distinct deliveries', 60_000);
     await target.waitFor(async () => (await store.pendingCount()) === 0, 'nothing pending');
     const counts = deliveriesById(path);
     expect([...counts.keys()].sort()).toEqual([...ids].sort());
     expect(target.received(path)).toHaveLength(1000);
-  });
+  }, 120_000);
 
   it('a message claimed by a broker that died is delivered once its lease runs out, and the dead claim cannot settle', async () => {
     const prefix = uniquePrefix('lease');
     const path = '/lease';
     const store = new BrokerStore(redis, prefix);
-    const first = await broker(prefix);
+    // Accepts only: however slow its shutdown, it cannot deliver the message itself.
+    const first = await broker(prefix, { concurrency: 0 });
     const { messageId } = await new Client({ baseUrl: first.url, token: TOKEN, retry: false }).publish({
       url: `${target.url}${path}`,
       body: 'x',
@@ -159,12 +164,12 @@ describe('durable delivery', () => {
         return claimed.length === 1;
       },
       'the message to come due',
-      5000,
+      20_000,
     );
     expect(claimed[0]!.messageId).toBe(messageId);
 
     await broker(prefix);
-    await target.waitFor(() => target.received(path).length === 1, 'the redelivery', 5000);
+    await target.waitFor(() => target.received(path).length === 1, 'the redelivery', 20_000);
     await target.waitFor(async () => (await store.pendingCount()) === 0, 'nothing pending');
     const got = target.received(path)[0]!;
     expect(got.at).toBeGreaterThanOrEqual(claimedAt + leaseMs);
@@ -172,5 +177,5 @@ describe('durable delivery', () => {
     expect(got.headers['upstash-retried']).toBe('0');
     expect(await store.ack(claimed[0]!)).toBe(false);
     expect(target.received(path)).toHaveLength(1);
-  });
+  }, 60_000);
 });

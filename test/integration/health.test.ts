@@ -1,15 +1,18 @@
 // GET /health through real HTTP: 200 when Redis and QStash answer, 503 naming the one that does not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/free-port.js';
 import { resetRuntime } from '../../lib/runtime.js';
+import { startDeadEndpoint, type DeadEndpoint } from '../helpers/dead-endpoint.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 describe('GET /health', () => {
   let stack: TestStack;
+  let dead: DeadEndpoint;
   beforeAll(async () => {
     stack = await startStack();
+    dead = await startDeadEndpoint();
   });
   afterAll(async () => {
+    await dead?.close();
     await stack?.stop();
   });
 
@@ -30,7 +33,7 @@ describe('GET /health', () => {
 
   it('answers 503 naming qstash when the broker is unreachable', async () => {
     const saved = process.env['QSTASH_URL'];
-    process.env['QSTASH_URL'] = `http://127.0.0.1:${await freePort()}`;
+    process.env['QSTASH_URL'] = dead.url;
     resetRuntime();
     try {
       const res = await fetch(`${stack.api.url}/health`);
@@ -59,7 +62,7 @@ describe('GET /health', () => {
 
   it('answers 503 naming redis when the Redis REST endpoint is unreachable', async () => {
     const saved = process.env['UPSTASH_REDIS_REST_URL'];
-    process.env['UPSTASH_REDIS_REST_URL'] = `http://127.0.0.1:${await freePort()}`;
+    process.env['UPSTASH_REDIS_REST_URL'] = dead.url;
     resetRuntime();
     try {
       const res = await fetch(`${stack.api.url}/health`);

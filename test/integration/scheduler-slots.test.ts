@@ -1,11 +1,12 @@
 // The scheduler lock and slot scripts against a real redis-server through the Upstash REST bridge: exclusivity, fencing, exactly-once claims.
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SchedulerLock } from '../../lib/scheduler/lock.js';
+import { SchedulerLock, type RepeatEvery } from '../../lib/scheduler/lock.js';
 import type { ClaimPlan } from '../../lib/scheduler/plan.js';
 import { SlotStore, type SlotState } from '../../lib/scheduler/slots.js';
 import { keysFor, type Keys } from '../../lib/store/keys.js';
 import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
+import { waitUntil } from '../helpers/recording-target.js';
 import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
 
 let redisProcess: RedisProcess;
@@ -57,6 +58,28 @@ async function seedIndex(keys: Keys, ids: string[], taskId = 'hourly_sync', grou
   );
 }
 
+/** A hand-driven timer for keepAlive: records the period asked for; `tick` runs one renewal and waits for it. */
+function manualRepeat() {
+  let renew: (() => Promise<void> | undefined) | undefined;
+  let periodMs: number | undefined;
+  let stopped = false;
+  const repeatEvery: RepeatEvery = (ms, fn) => {
+    periodMs = ms;
+    renew = fn;
+    return () => {
+      stopped = true;
+    };
+  };
+  return {
+    repeatEvery,
+    periodMs: () => periodMs,
+    stopped: () => stopped,
+    tick: async () => {
+      await renew?.();
+    },
+  };
+}
+
 async function owned(slots: SlotStore, fence: number, over: Partial<ClaimPlan> = {}): Promise<SlotState> {
   const outcome = await slots.claim(plan(over), fence, NOW, 45_000);
   if (outcome.kind !== 'claimed') throw new Error(`expected a claim, got ${outcome.kind}`);
@@ -78,7 +101,8 @@ describe('scheduler lock', () => {
     const { keys } = fresh();
     const shortLock = new SchedulerLock(redis, keys, { ttlMs: 50 });
     const old = await shortLock.acquire('old', NOW);
-    await new Promise((r) => setTimeout(r, 120));
+    // Redis expires the key on its own clock: wait for that event, however long the machine takes.
+    await waitUntil(async () => (await redis.exists(keys.schedulerLock)) === 0, 'the lock to expire');
     const current = await new SchedulerLock(redis, keys, { ttlMs: 5_000 }).acquire('new', NOW);
     expect(current!.fence).toBeGreaterThan(old!.fence);
     expect(await shortLock.renew(old!)).toBe(false);
@@ -86,26 +110,58 @@ describe('scheduler lock', () => {
     expect(await redis.get(keys.schedulerLock)).toBe(current!.token);
   });
 
-  it('keeps the lock past its TTL while the holder works, and loses it to nobody', async () => {
+  it('renews every third of its TTL, each renewal restoring the full TTL, so a working holder keeps the lock', async () => {
     const { keys } = fresh();
-    const lock = new SchedulerLock(redis, keys, { ttlMs: 150 });
+    const timer = manualRepeat();
+    const lock = new SchedulerLock(redis, keys, { ttlMs: 30_000, repeatEvery: timer.repeatEvery });
     const grant = await lock.acquire('worker', NOW);
     const alive = lock.keepAlive(grant!);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(alive.lost()).toBe(false);
+    // Two renewals may be missed before the lock can expire.
+    expect(timer.periodMs()).toBe(10_000);
+    for (let i = 0; i < 3; i++) {
+      // Time passes (two thirds of the TTL used up), then the timer fires.
+      await redis.pexpire(keys.schedulerLock, 10_000);
+      await timer.tick();
+      expect(await redis.pttl(keys.schedulerLock)).toBeGreaterThan(10_000);
+      expect(alive.lost()).toBe(false);
+    }
     expect(await lock.acquire('other', NOW)).toBeUndefined();
     alive.stop();
-    await lock.release(grant!);
+    expect(timer.stopped()).toBe(true);
+    expect(await lock.release(grant!)).toBe(true);
   });
 
-  it('marks the lock lost when a renewal finds another owner', async () => {
+  it('marks the lock lost when a renewal finds another owner, and leaves that owner alone', async () => {
     const { keys } = fresh();
-    const lock = new SchedulerLock(redis, keys, { ttlMs: 90 });
+    const timer = manualRepeat();
+    const lock = new SchedulerLock(redis, keys, { ttlMs: 30_000, repeatEvery: timer.repeatEvery });
     const grant = await lock.acquire('worker', NOW);
-    const alive = lock.keepAlive(grant!);
+    const losses: unknown[] = [];
+    const alive = lock.keepAlive(grant!, (err) => losses.push(err));
+    await timer.tick();
+    expect(alive.lost()).toBe(false);
     await redis.set(keys.schedulerLock, 'someone-else');
-    await new Promise((r) => setTimeout(r, 150));
+    await timer.tick();
     expect(alive.lost()).toBe(true);
+    expect(losses).toEqual([undefined]);
+    // Once lost, no further renewal is tried, and the new owner's value stays.
+    await timer.tick();
+    expect(losses).toHaveLength(1);
+    expect(await redis.get(keys.schedulerLock)).toBe('someone-else');
+    alive.stop();
+  });
+
+  it('marks the lock lost when a renewal cannot reach Redis (unknown outcome)', async () => {
+    const { keys } = fresh();
+    const timer = manualRepeat();
+    const unreachable = new Redis({ url: 'http://127.0.0.1:1', token: 'sched-token', retry: false });
+    const lock = new SchedulerLock(unreachable, keys, { ttlMs: 30_000, repeatEvery: timer.repeatEvery });
+    const losses: unknown[] = [];
+    const alive = lock.keepAlive({ token: 't', fence: 1 }, (err) => losses.push(err));
+    await timer.tick();
+    expect(alive.lost()).toBe(true);
+    expect(losses).toHaveLength(1);
+    expect(losses[0]).toBeInstanceOf(Error);
     alive.stop();
   });
 });

@@ -174,17 +174,40 @@ describe('week and month periods', () => {
 });
 
 describe('cron periods', () => {
-  it('keys a cron period by its UTC fire instant and follows croner in a DST gap (first valid time)', () => {
+  it('keys a cron period by its UTC fire instant and moves a skipped fixed time forward by the gap', () => {
     const runs = runsBetween(
       schedule({ cron: '30 2 * * *' }),
       'America/New_York',
       at('2026-03-07T00:00:00Z'),
       at('2026-03-10T00:00:00Z'),
     );
+    // 02:30 does not exist on 8 March: 03:30 EDT (croner alone would say 03:00, 07:00Z).
     expect(runs.map((run) => run.key)).toEqual([
       'c2026-03-07T0730Z',
-      'c2026-03-08T0700Z',
+      'c2026-03-08T0730Z',
       'c2026-03-09T0630Z',
+    ]);
+    // The period before the moved fire ends at it: no gap, no overlap.
+    expect(runs.map((run) => [iso(run.startMs), iso(run.endMs)])).toEqual([
+      ['2026-03-07T07:30:00.000Z', '2026-03-08T07:30:00.000Z'],
+      ['2026-03-08T07:30:00.000Z', '2026-03-09T06:30:00.000Z'],
+      ['2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z'],
+    ]);
+  });
+
+  it('skips an interval cron time that DST skips (real time, as croner)', () => {
+    const runs = runsBetween(
+      schedule({ cron: '*/30 * * * *' }),
+      'America/New_York',
+      at('2026-03-08T06:00:00Z'),
+      at('2026-03-08T08:00:00Z'),
+    );
+    // 01:00, 01:30 EST, then 03:00, 03:30 EDT: 02:00 and 02:30 never happen.
+    expect(runs.map((run) => iso(run.dueAtMs))).toEqual([
+      '2026-03-08T06:00:00.000Z',
+      '2026-03-08T06:30:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-08T07:30:00.000Z',
     ]);
   });
 
@@ -201,6 +224,22 @@ describe('cron periods', () => {
       '2026-11-01T06:00:00.000Z',
       '2026-11-01T06:30:00.000Z',
     ]);
+  });
+});
+
+describe('one rule for a daily time DST skips or repeats: cron and `every: day at` agree', () => {
+  it.each([
+    // zone, local day, local time, the single run (UTC), why
+    ['America/New_York', '2026-03-08', '02:30', '2026-03-08T07:30:00.000Z', 'gap 02:00-03:00: 03:30 EDT'],
+    ['America/New_York', '2026-11-01', '01:30', '2026-11-01T05:30:00.000Z', 'fold 01:00-02:00: first, EDT'],
+    ['Europe/Berlin', '2026-03-29', '02:30', '2026-03-29T01:30:00.000Z', 'gap 02:00-03:00: 03:30 CEST'],
+    ['Europe/Berlin', '2026-10-25', '02:30', '2026-10-25T00:30:00.000Z', 'fold 02:00-03:00: first, CEST'],
+  ])('%s %s at %s runs once, at %s (%s)', (tz, date, time, expected) => {
+    const [hour, minute] = time.split(':').map(Number) as [number, number];
+    const cron = schedule({ cron: `${minute} ${hour} * * *` });
+    const daily = schedule({ every: 'day', at: time });
+    expect(runsOnLocalDay(cron, tz, date).map((run) => iso(run.dueAtMs))).toEqual([expected]);
+    expect(runsOnLocalDay(daily, tz, date).map((run) => iso(run.dueAtMs))).toEqual([expected]);
   });
 });
 
