@@ -153,6 +153,13 @@ const VARIABLES = [
     doc: 'task ids (comma-separated) treated as `enabled: false`',
   },
   {
+    name: 'STAGGER_TICK_ENABLED',
+    default: 'true',
+    applies: 'both',
+    kind: 'stack',
+    doc: 'read by `sls` at deploy or `npm run dev`: `false` leaves the minute rule off, so ticks come only from `POST /v1/scheduler/run`',
+  },
+  {
     name: 'STAGGER_LIMIT_GUARD_MS',
     default: '250',
     applies: 'both',
