@@ -4,6 +4,7 @@
 // commands): 1 lock grant; 1 script (paused set, every task's zone groups, active slots); 1 MGET
 // per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
 // After the fan-out, 1 pipeline records the status and the tick's metrics (tick-record.ts).
+import { periodStatsTtlMs } from '../metrics/buckets.js';
 import { readTickState } from './tick-state.js';
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
 import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
@@ -62,7 +63,7 @@ export async function runTick(
   try {
     const owned = await claimDueSlots(deps, slots, grant.fence, now, summary);
     await fanOutAll(deps, slots, owned, () => shouldStop() || alive.lost(), summary);
-    await recordTick(redis, keys, deps.tasks, owned, {
+    await recordTick(redis, keys, {
       now,
       fence: grant.fence,
       durationMs: performance.now() - started,
@@ -125,7 +126,13 @@ async function claimDueSlots(
   );
 
   const [claimOutcomes, resumeOutcomes] = await Promise.all([
-    Promise.all(claims.map((p) => slots.claim(p, fence, now, settings.staleAfterMs))),
+    Promise.all(
+      claims.map((p) => {
+        const task = tasks.get(p.taskId);
+        const statsTtlMs = task ? periodStatsTtlMs(task.schedule) : undefined;
+        return slots.claim(p, fence, now, settings.staleAfterMs, statsTtlMs);
+      }),
+    ),
     Promise.all(resumable.map((id) => slots.resume(id, fence, now, settings.staleAfterMs))),
   ]);
   const owned: OwnedSlot[] = [];
