@@ -255,6 +255,17 @@ describe('worker: signatures and bad input write nothing', () => {
     expect(await stack.redis.exists(keys().deadLetter(m.jobId))).toBe(0);
   });
 
+  it("refuses a validly signed job whose id names another user's job with a non-retryable 489 naming jobId", async () => {
+    const before = await stack.redis.hgetall(keys().metrics);
+    const other = jobMessage('ping', 'bob', 'p-forged');
+    const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify({ ...m, jobId: other.jobId }));
+    expect(res.status).toBe(489);
+    const err = (await res.json()) as { error: { details: { path: string }[] } };
+    expect(err.error.details.map((d) => d.path)).toEqual(['body.jobId']);
+    await nothingWritten(before);
+    expect(await stack.redis.exists(keys().job(other.jobId))).toBe(0);
+  });
+
   it('answers a signed but malformed job with a non-retryable 489 naming the field, and writes nothing', async () => {
     const before = await stack.redis.hgetall(keys().metrics);
     const res = await deliverSigned(
