@@ -35,6 +35,7 @@ beforeAll(async () => {
     { id: 'sleepy', retries: 1, timeoutMs: 300 },
     { id: 'paused_task' },
     { id: 'off', enabled: false },
+    { id: 'headed', retries: 3, headers: { 'x-note': 'note {{note}}' } },
   ]));
   stack = await startStack({
     env: { STAGGER_CATALOG_PATH: catalog },
@@ -56,6 +57,8 @@ beforeAll(async () => {
     off: p,
   });
   await seedUser(stack, 'bob', { flaky: p });
+  // Written past the admin API's checks (as data stored before them): a NUL for a header.
+  await seedUser(stack, 'dora', { headed: { note: 'a\u0000b' } });
 });
 
 afterAll(async () => {
@@ -168,6 +171,20 @@ describe('worker: failures', () => {
     expect(dl['lastStatus']).toBe(404);
     expect(String(dl['lastError'])).toMatch(/^HTTP 404/);
     expect(hitsOf(stack, 'gone', 'alice', 'p-gone')).toHaveLength(1);
+    const job = await jobHash(stack, m.jobId);
+    expect([job['state'], job['attempts']]).toEqual(['dead', 1]);
+  });
+
+  it('dead-letters at once, without retries or a call, a job whose params cannot be sent as a header', async () => {
+    const m = jobMessage('headed', 'dora', 'p-header');
+    await publishJob(stack, m, { retries: 3 });
+    const dl = await waitFor(async () => {
+      const h = await stack.redis.hgetall<Record<string, unknown>>(keys().deadLetter(m.jobId));
+      return h?.['qstashMessageId'] ? h : undefined;
+    });
+    expect(dl['reason']).toBe('permanent');
+    expect(String(dl['lastError'])).toMatch(/target not rendered \(headers.x-note\)/);
+    expect(hitsOf(stack, 'headed', 'dora', 'p-header')).toHaveLength(0);
     const job = await jobHash(stack, m.jobId);
     expect([job['state'], job['attempts']]).toEqual(['dead', 1]);
   });
