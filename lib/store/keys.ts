@@ -35,6 +35,8 @@ export function keysFor(prefix: string) {
     // `s:<bucket start ms>` -> first starts in that bucket; expires a few periods later (lib/metrics/buckets.ts)
     periodStats: (taskId: string, periodKey: string) => `${prefix}pstats:${taskId}:${periodKey}`,
     ratelimit: (name: string) => `${prefix}rl:${name}`, // zset: sliding log of admissions (member job#attempt -> ms)
+    // @upstash/ratelimit's keys of the admin API limits (lib/http/admin-limits.ts): <this><class>:<k:key hash | a:address>...
+    adminRateLimit: `${prefix}adminrl:`,
     deferralHorizons: `${prefix}rl:_horizons`, // hash: limit name -> next free deferral slot (ms); `_` never starts a limit name
   };
 }
