@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type LuaScript, type ScriptRedis } from '../store/lua/script.js';
 import { advanceSlot } from './lua/advanceSlot-4.js';
-import { claimSlot } from './lua/claimSlot-5.js';
+import { claimSlot } from './lua/claimSlot-6.js';
 import { takeSlot } from './lua/takeSlot-2.js';
 import type { ClaimPlan } from './plan.js';
 
@@ -150,6 +150,7 @@ export class SlotStore {
       k.activeSlots,
       k.metrics,
       k.periodStats(id.taskId, periodKey),
+      k.recentSlots,
     ];
     const args = [
       fence,
@@ -165,6 +166,7 @@ export class SlotStore {
       id.taskId,
       id.group,
       statsTtlMs,
+      this.options.doneRetentionMs,
     ];
     const reply = SlotReply.parse(jsonReply(await runScript(this.redis, claimSlot, keys, args)));
     switch (reply.code) {
@@ -272,6 +274,16 @@ export class SlotStore {
   /** Slots still fanning out (claimed, not done), oldest claim first. */
   async activeSlotIds(limit = 10_000): Promise<SlotId[]> {
     const members = await this.redis.zrange<unknown[]>(this.keys.activeSlots, 0, limit - 1);
+    return members.map((m) => this.slotIdOf(String(m))).filter((id) => id !== undefined);
+  }
+
+  /** Slots claimed since `since` (epoch ms), oldest first. */
+  async recentSlotIds(since: number, limit = 1000): Promise<SlotId[]> {
+    const members = await this.redis.zrange<unknown[]>(this.keys.recentSlots, since, '+inf', {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
     return members.map((m) => this.slotIdOf(String(m))).filter((id) => id !== undefined);
   }
 

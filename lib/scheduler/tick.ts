@@ -7,6 +7,7 @@
 import { periodStatsTtlMs } from '../metrics/buckets.js';
 import { readTickState } from './tick-state.js';
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
+import type { DlqSweepResult } from './dlq-reconcile.js';
 import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
 import { SchedulerLock } from './lock.js';
 import { planSlot, type ClaimPlan, type GroupState, type SkipReason, type SlotPlan } from './plan.js';
@@ -30,6 +31,8 @@ export interface TickSummary {
   skipped: Partial<Record<SkipReason | 'paused', number>>;
   /** The first 100 slots worked on. */
   slots: SlotReport[];
+  /** What the QStash-DLQ sweep did, when this tick ran one. */
+  dlq?: DlqSweepResult;
 }
 
 export async function runTick(
@@ -63,6 +66,14 @@ export async function runTick(
   try {
     const owned = await claimDueSlots(deps, slots, grant.fence, now, summary);
     await fanOutAll(deps, slots, owned, () => shouldStop() || alive.lost(), summary);
+    // After the fan-out (the tick's first duty), and never failing the tick: the next sweep retries.
+    if (deps.sweepDlq && !shouldStop() && !alive.lost()) {
+      const dlq = await deps.sweepDlq().catch((err: unknown) => {
+        deps.log?.warn({ err }, 'QStash DLQ sweep failed');
+        return undefined;
+      });
+      if (dlq?.swept) summary.dlq = dlq;
+    }
     await recordTick(redis, keys, {
       now,
       fence: grant.fence,
