@@ -366,7 +366,9 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
 
   'functions killed mid fan-out': {
     task: 'drill_fanout',
-    retries: 3,
+    // A retry span (31 s at the drills' 1 s retry base) longer than the functions' restart: the jobs that
+    // met them down are retried, not dead-lettered.
+    retries: 5,
     run: async (ctx) => {
       const { clock, jobIds, started } = await prepare(ctx, 'drill_fanout');
       void tickOverHttp(ctx.stack, clock.now()).catch(() => undefined);
