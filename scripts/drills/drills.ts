@@ -190,6 +190,7 @@ function runner(stack: DrillStack, now: number, pageSize: number, holder: string
       await exited;
       const line = out.split('\n').find((l) => l.includes('"tick summary"'));
       if (!line) throw new Error(`tick runner ${holder} printed no summary:\n${out}`);
+      if (process.env['DRILLS_DEBUG']) console.log(holder, line);
       return (JSON.parse(line) as { summary: never }).summary;
     },
   };
@@ -262,8 +263,10 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
         'drill_pause',
         started,
       );
-      // Every write of A's old fence must be refused: its slot outcome is 'lost' and it finished nothing.
-      const refused = aOutcome === 'lost' && aSummary.done === 0 && b.resumed === 1;
+      // Every write of A's old fence must be refused: its slot outcome is 'lost' and it finished nothing,
+      // while the slot got done by B (or by the functions' own tick, a third scheduler, if it came first).
+      const state = await ctx.stack.redis.hget(keys.slot('drill_pause', '_', clock.periodKey), 'state');
+      const refused = aOutcome === 'lost' && aSummary.done === 0 && state === 'done';
       return refused ? r : { ...r, doubled: r.doubled + 1, note: `${r.note} (A was not refused)` };
     },
   },
@@ -378,8 +381,13 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
         'the fan-out to start',
         10,
       );
+      // The broker stops answering, so the fan-out hangs mid-page; calls already delivered finish, then the
+      // functions die with the slot half published and no job call in flight.
+      ctx.stack.parts.broker.signal('SIGSTOP');
+      await sleep(2_000);
       await ctx.stack.parts.functions.kill9();
       const countAtKill = await slotCount(ctx.stack, 'drill_fanout', clock.periodKey);
+      ctx.stack.parts.broker.signal('SIGCONT');
       await ctx.stack.parts.functions.start();
       // The killed tick's slot is taken over once stale (45 s without a checkpoint) by the next tick.
       await waitUntil(

@@ -11,7 +11,7 @@ function arg(name: string): string | undefined {
 const quick = process.argv.includes('--quick');
 const runs = Number(arg('--runs') ?? 1);
 const only = arg('--only');
-const users = Number(arg('--users') ?? (quick ? 60 : 200));
+const users = Number(arg('--users') ?? (quick ? 60 : 150));
 // QStash's retries, shortened: 1 s, 2 s, 4 s, ... so outages longer than a retry span fit in a drill.
 const BROKER_RETRY_BASE_MS = 1000;
 
