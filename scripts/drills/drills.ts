@@ -284,8 +284,8 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
     retries: 3,
     run: async (ctx) => {
       const { clock, jobIds, started } = await prepare(ctx, 'drill_broker');
-      // Killed as soon as the tick has published: most messages are still waiting for delivery.
-      await tickUntilRun(ctx.stack, clock.now);
+      // Killed as soon as a tick has published (all in one page): most messages are still waiting for delivery.
+      await runner(ctx.stack, clock.now(), 500, 'broker-tick').summary();
       const waiting =
         (await ctx.stack.redis.zcard('qstash:due')) + (await ctx.stack.redis.zcard('qstash:inflight'));
       await ctx.stack.parts.broker.kill9();
@@ -312,7 +312,7 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
     retries: 3,
     run: async (ctx) => {
       const { clock, jobIds, started } = await prepare(ctx, 'drill_redis');
-      await tickUntilRun(ctx.stack, clock.now);
+      await runner(ctx.stack, clock.now(), 500, 'redis-tick').summary();
       // Killed while the jobs run: the first ones have, most have not.
       await waitUntil(
         async () => (await appliedCount(ctx.stack, jobIds)) >= 1,
@@ -432,9 +432,10 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
     run: async (ctx) => {
       const { clock, jobIds, started } = await prepare(ctx, 'drill_outage');
       const spanMs = ctx.brokerRetryBaseMs * (2 ** 2 - 1);
-      await tickUntilRun(ctx.stack, clock.now);
+      await runner(ctx.stack, clock.now(), 500, 'outage-tick').summary();
       await ctx.stack.parts.functions.kill9();
       const downAt = Date.now();
+      const ranBeforeDown = await appliedCount(ctx.stack, jobIds);
       // Down until QStash has given up on every job and callback, and at least 5x the retry span.
       await waitUntil(
         async () => Date.now() - downAt >= 5 * spanMs && (await brokerIdle(ctx.stack)),
@@ -453,7 +454,8 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
         {
           drill: 'worker down 5x the retry span',
           killed: 'kill -9 functions',
-          note: `down ${(downMs / 1000).toFixed(1)} s (retry span ${spanMs} ms); ${inQStashDlq} in QStash DLQ; sweep stored ${swept}`,
+          note: `${ranBeforeDown} ran before the worker went down for ${(downMs / 1000).toFixed(1)} s (retry span ${spanMs} ms); ${inQStashDlq} in QStash DLQ; sweep stored ${swept}`,
+          exercised: inQStashDlq > 0,
         },
         jobIds,
         'drill_outage',
