@@ -181,6 +181,41 @@ const VARIABLES = [
     doc: 'longest one scheduler invocation fans out before handing over to a continuation message',
   },
   {
+    name: 'STAGGER_DLQ_SWEEP_MS',
+    default: '300000',
+    applies: 'both',
+    kind: 'function',
+    doc: "how often a tick moves stagger's jobs found in QStash's DLQ into stagger's dead letters (ms; 0 = never)",
+  },
+  {
+    name: 'STAGGER_ADMIN_LIMITS',
+    default: 'on',
+    applies: 'both',
+    kind: 'function',
+    doc: 'admin API abuse limits (`@upstash/ratelimit`, per key and per source address); `off` when a gateway in front limits instead',
+  },
+  {
+    name: 'STAGGER_ADMIN_LIMIT_READS',
+    default: '1200/1m',
+    applies: 'both',
+    kind: 'function',
+    doc: 'admin reads (`GET`) per key and per address, `<requests>/<window>`',
+  },
+  {
+    name: 'STAGGER_ADMIN_LIMIT_WRITES',
+    default: '600/1m',
+    applies: 'both',
+    kind: 'function',
+    doc: 'admin writes per key and per address',
+  },
+  {
+    name: 'STAGGER_ADMIN_LIMIT_RUN_NOW',
+    default: '30/1m',
+    applies: 'both',
+    kind: 'function',
+    doc: '`POST .../run` (run now) per key and per address',
+  },
+  {
     name: 'AWS_LAMBDA_FUNCTION_NAME',
     default: '',
     applies: 'prod',
@@ -301,6 +336,35 @@ const VARIABLES = [
     applies: 'local',
     kind: 'stack',
     doc: "redis-server's data directory (`npm run demo`: `.local/demo`)",
+  },
+  // The drill suite (`npm run drills`): what the drill runner tells the scheduler process it starts.
+  {
+    name: 'DRILL_NOW',
+    default: '',
+    applies: 'local',
+    kind: 'stack',
+    doc: "drills: the tick's explicit now (ms) in a drill's own scheduler process",
+  },
+  {
+    name: 'DRILL_PAGE_SIZE',
+    default: '',
+    applies: 'local',
+    kind: 'stack',
+    doc: "drills: fan-out page size of a drill's own scheduler process",
+  },
+  {
+    name: 'DRILL_HOLDER',
+    default: '',
+    applies: 'local',
+    kind: 'stack',
+    doc: "drills: the lock holder name of a drill's own scheduler process",
+  },
+  {
+    name: 'DRILLS_DEBUG',
+    default: '',
+    applies: 'local',
+    kind: 'stack',
+    doc: "drills: `1` prints the output of the drills' own scheduler processes",
   },
   // LocalStack (`npm run localstack`, `npm run test:localstack`, docs/localstack.md).
   {

@@ -52,6 +52,11 @@ const EnvSchema = z.object({
   STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   /** Scheduler: longest one invocation fans out before handing over to a continuation message. */
   STAGGER_FANOUT_BUDGET_MS: z.coerce.number().int().min(1).max(900_000).default(40_000),
+  /** Scheduler: how often a tick reconciles QStash's DLQ into stagger's dead letters (0 = never). */
+  STAGGER_DLQ_SWEEP_MS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  ),
 });
 
 export type Config = z.output<typeof EnvSchema>;

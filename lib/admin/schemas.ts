@@ -30,13 +30,39 @@ export const TimeZone = z
     enum: [...KNOWN_ZONES],
   });
 
+// A lone UTF-16 surrogate has no UTF-8 form: stored, it would come back altered or break a call.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const wellFormed = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !LONE_SURROGATE.test(s), 'not well-formed Unicode (a lone surrogate)');
+
+/**
+ * zod's records skip an own `__proto__` key without an issue (assigning it would set a prototype):
+ * refuse it before the record, naming it, instead of dropping it silently.
+ */
+const noProtoKey = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['__proto__'],
+        message: '"__proto__" is not allowed as a name',
+        input: value,
+      });
+    }
+    return value;
+  }, schema);
+
 const LabelKey = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 characters');
-export const Labels = z
-  .record(LabelKey, z.string().max(256))
-  .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
-  .meta({ description: 'Free-form string labels' });
+export const Labels = noProtoKey(
+  z
+    .record(LabelKey, wellFormed(256))
+    .refine((labels) => Object.keys(labels).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`),
+).meta({ description: 'Free-form string labels' });
 
 const ParamName = z
   .string()
@@ -45,13 +71,14 @@ const ParamName = z
     'a template name: letters, digits and "_", not starting with a digit',
   );
 /** Task params fill `{{name}}` placeholders of the task's target, so values are flat strings, numbers or booleans. */
-export const TaskParams = z
-  .record(ParamName, z.union([z.string().max(1024), z.number().refine(Number.isFinite), z.boolean()]))
-  .refine(
-    (p) => Buffer.byteLength(JSON.stringify(p), 'utf8') <= MAX_PARAMS_BYTES,
-    `at most ${MAX_PARAMS_BYTES} bytes as JSON`,
-  )
-  .meta({ description: `Values for the task's {{placeholders}}; at most ${MAX_PARAMS_BYTES} bytes as JSON` });
+export const TaskParams = noProtoKey(
+  z
+    .record(ParamName, z.union([wellFormed(1024), z.number().refine(Number.isFinite), z.boolean()]))
+    .refine(
+      (p) => Buffer.byteLength(JSON.stringify(p), 'utf8') <= MAX_PARAMS_BYTES,
+      `at most ${MAX_PARAMS_BYTES} bytes as JSON`,
+    ),
+).meta({ description: `Values for the task's {{placeholders}}; at most ${MAX_PARAMS_BYTES} bytes as JSON` });
 
 // ---- inputs
 

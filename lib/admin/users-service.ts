@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { Catalog } from '../domain/catalog.js';
 import { zoneOf } from '../domain/catalog.js';
 import { nextDue } from '../domain/periods.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { headerParamNames, headerValueProblem } from '../domain/target.js';
+import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../errors.js';
 import type {
   EnableOutcome,
   PreferencesStore,
@@ -73,8 +74,21 @@ export async function enableUserTask(deps: AdminDeps, userId: string, taskId: st
   const task = findTask(deps.catalog, taskId);
   if (!task) throw new NotFoundError(`task type ${taskId} not found`);
   if (!task.enabled) throw new ConflictError(`task type ${taskId} is disabled in the catalog`);
+  const issues = headerParamIssues(task.target, params);
+  if (issues.length > 0) throw new ValidationError(issues);
   const outcome: EnableOutcome = await deps.store.enableTask(userId, taskId, params, task.zone.policy);
   return { userId, taskId, params, outcome };
+}
+
+/** Params this task sends in a header must be valid header text, or every run would fail at the call. */
+function headerParamIssues(target: { headers: Record<string, string> }, params: TaskParams): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const name of headerParamNames(target)) {
+    const value = params[name];
+    const problem = typeof value === 'string' ? headerValueProblem(value) : undefined;
+    if (problem) issues.push({ path: `body.params.${name}`, message: problem });
+  }
+  return issues;
 }
 
 /** Idempotent; 404 only for an unknown user, or a task id neither in the catalog nor enabled for the user. */

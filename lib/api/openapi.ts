@@ -26,6 +26,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'No such user or task type',
   409: 'The task type is disabled in the catalog or paused',
   413: 'Body too large',
+  429: "Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds",
   500: 'Internal error (message hidden; quote the requestId)',
 };
 
@@ -74,9 +75,13 @@ function operationOf(route: RouteSpec): Operation {
   const errors = new Set<number>([400, 500, ...(route.errors ?? [])]);
   if (route.auth !== 'none') errors.add(401);
   if (route.body) errors.add(413);
+  if (route.auth === 'admin') errors.add(429);
   for (const status of [...errors].sort()) {
     responses[String(status)] ??= {
       description: ERROR_TEXT[status] ?? 'Error',
+      ...(status === 429
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } }
+        : {}),
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }

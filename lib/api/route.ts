@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError, type FieldIssue } from '../errors.js';
+import { enforceAdminLimits } from '../http/admin-limit-edge.js';
 import { httpHandler, type HttpRequest } from '../http/handler.js';
 import { json, noContent, type HttpResult } from '../http/response.js';
 import { runtime } from '../runtime.js';
@@ -114,6 +115,7 @@ export function routeHandler<R extends RouteSpec & { auth: 'admin' | 'none' }>(
   return httpHandler(
     { auth: route.auth, adminKeys: () => runtime().config.STAGGER_ADMIN_API_KEYS },
     async (req): Promise<HttpResult> => {
+      if (route.auth === 'admin') await enforceAdminLimits(route, req.event);
       const result = await fn(parseRouteInput(route, req.event), req);
       return result.status === 204 ? noContent() : json(result.status, result.body);
     },

@@ -1,7 +1,7 @@
 // HTTP targets of task types: {{param}} templates, their validation, and rendering a call for one job.
 //
 // Placeholders are `{{name}}`. In the URL each value is percent-encoded, so a value cannot add
-// path segments or change the host; headers take values verbatim (no line breaks); a string body
+// path segments or change the host; headers take values verbatim (printable Latin-1 only); a string body
 // takes values verbatim, a JSON body takes them into its string leaves and is sent as JSON.
 import { z } from 'zod';
 
@@ -22,6 +22,24 @@ export class TargetError extends Error {
 }
 
 export type TemplateParams = Readonly<Record<string, string | number>>;
+
+// Printable ASCII and printable Latin-1: what every HTTP stack sends as a header value unchanged.
+const HEADER_VALUE_BAD = /[^\x20-\x7E\xA0-\xFF]/;
+
+/** Why a string cannot be (part of) a header value, if it cannot: control characters, or beyond U+00FF. */
+export function headerValueProblem(value: string): string | undefined {
+  const bad = HEADER_VALUE_BAD.exec(value)?.[0];
+  if (bad === undefined) return undefined;
+  const code = bad.codePointAt(0) ?? 0;
+  return code < 0x20 || (code >= 0x7f && code < 0xa0)
+    ? 'goes into a header: control characters (NUL, tab, CR, LF, DEL, ...) are not allowed'
+    : 'goes into a header: only Latin-1 characters (up to U+00FF) are allowed';
+}
+
+/** Names of the params some header template of `target` takes. */
+export function headerParamNames(target: { headers: Record<string, string> }): Set<string> {
+  return new Set(Object.values(target.headers).flatMap(placeholdersIn));
+}
 
 /** A problem with a template's placeholder syntax, if any. */
 export function templateProblem(template: string): string | undefined {
@@ -138,8 +156,9 @@ export function renderTarget(
   const headers: Record<string, string> = {};
   for (const [name, template] of Object.entries(target.headers)) {
     const value = fillTemplate(template, params, `headers.${name}`);
-    if (/[\r\n]/.test(value))
-      throw new TargetError('A param put a line break in a header', `headers.${name}`);
+    // Caught here, the job fails for good at once; fetch would throw it as a (retried) network error.
+    const problem = headerValueProblem(value);
+    if (problem) throw new TargetError(`A param ${problem}`, `headers.${name}`);
     headers[name] = value;
   }
   const rendered: RenderedTarget = { method: target.method, url: url.toString(), headers };
@@ -157,7 +176,12 @@ export function renderTarget(
 function encodeUrlParam(value: string): string {
   // URL parsers resolve "." and ".." segments (even percent-encoded), which would move the path.
   if (value === '.' || value === '..') throw new TargetError(`URL param "${value}" is not allowed`, 'url');
-  return encodeURIComponent(value);
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    // URIError: a lone surrogate has no UTF-8 form.
+    throw new TargetError('A URL param is not well-formed Unicode', 'url');
+  }
 }
 
 function fillJson(value: Json, params: TemplateParams): Json {

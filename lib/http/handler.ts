@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, ValidationError } from '../errors.js';
+import { AppError, RateLimitedError, ValidationError } from '../errors.js';
 import { logger } from '../log.js';
 import { parseOrThrow } from '../validation.js';
 import { requireAdminKey } from './auth.js';
@@ -38,7 +38,11 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
   if (err instanceof AppError && err.status < 500) {
     const body: Record<string, unknown> = { code: err.code, message: err.message, requestId };
     if (err.details !== undefined) body['details'] = err.details;
-    return json(err.status, { error: body });
+    const headers =
+      err instanceof RateLimitedError
+        ? { 'Retry-After': String(Math.ceil(err.retryAfterMs / 1000)) }
+        : undefined;
+    return json(err.status, { error: body }, headers);
   }
   const status = err instanceof AppError ? err.status : 500;
   logger.error({ requestId, err: describe(err) }, 'request failed');

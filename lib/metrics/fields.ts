@@ -11,7 +11,7 @@
 
 /** Counters kept per task type, by field suffix. */
 export const TASK_COUNTERS = [
-  'planned', // slot totals at claim (scheduler, per tick)
+  'planned', // slot totals at claim (claimSlot)
   'published', // jobs checkpointed as published (scheduler, per page)
   'pubdup', // publishes QStash answered as duplicates (scheduler, per page)
   'started', // attempts claimed (startJob)

@@ -4,10 +4,12 @@ import type { Logger } from '../log.js';
 import type { Keys } from '../store/keys.js';
 import { JOB_POLICY } from '../worker/job-store.js';
 import { LATE_AFTER_MS, type SchedulableTask } from './plan.js';
+import type { DlqSweepResult } from './dlq-reconcile.js';
 import type { FanOutPublisher } from './publisher.js';
 import type { SlotRedis } from './slots.js';
 
-export type SchedulerRedis = SlotRedis & Pick<Redis, 'smembers' | 'sismember' | 'hset' | 'pttl' | 'pipeline'>;
+export type SchedulerRedis = SlotRedis &
+  Pick<Redis, 'smembers' | 'sismember' | 'hset' | 'pttl' | 'pipeline' | 'hmget'>;
 
 export interface SchedulerSettings {
   /** User ids per page: one Redis round trip and ⌈page/100⌉ QStash batch requests. */
@@ -51,6 +53,8 @@ export interface SchedulerDeps {
   random: () => number;
   settings: SchedulerSettings;
   log?: Logger;
+  /** Reconciles QStash's DLQ into stagger's dead letters when due (dlq-reconcile.ts); absent = never. */
+  sweepDlq?: () => Promise<DlqSweepResult>;
 }
 
 /** Milliseconds of Lambda time left (`context.getRemainingTimeInMillis`). */

@@ -32,6 +32,17 @@ export const TickSummarySchema = z.object({
   failed: z.number(),
   skipped: z.record(z.string(), z.number()),
   slots: z.array(SlotReport),
+  dlq: z
+    .object({
+      swept: z.boolean(),
+      seen: z.number(),
+      deadLettered: z.number(),
+      ignored: z.number(),
+      deleted: z.number(),
+      kept: z.number(),
+    })
+    .optional()
+    .meta({ description: "What this tick's QStash-DLQ sweep did (only on ticks that ran one)" }),
 });
 
 export const SchedulerStatusSchema = z.object({
@@ -57,6 +68,21 @@ export const SchedulerStatusSchema = z.object({
       updatedAt: z.string(),
     }),
   ),
+  unsettled: z
+    .array(
+      z.object({
+        taskId: z.string(),
+        periodKey: z.string(),
+        windowEnd: z.string(),
+        planned: z.number(),
+        settled: z.number().meta({ description: 'Jobs succeeded, dead-lettered or skipped' }),
+        unsettled: z.number().meta({ description: 'Jobs neither run nor in the dead letters (yet)' }),
+      }),
+    )
+    .meta({
+      description:
+        "Recent periods whose spread windows ended with jobs not settled: still in QStash's retries, or lost to its DLQ until the next sweep",
+    }),
 });
 
 export const SCHEDULER_ROUTES = {

@@ -5,6 +5,9 @@ import { runtime } from '../runtime.js';
 import { keysFor } from '../store/keys.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps } from './deps.js';
 import type { SchedulableTask } from './plan.js';
+import { DeadLetterStore } from '../worker/dead-letters.js';
+import { FAILURES_PATH, internalUrl, JOBS_PATH } from '../worker/publish-job.js';
+import { sweepQStashDlq } from './dlq-reconcile.js';
 import { QStashPublisher } from './publisher.js';
 import { schedulableTasks } from './tasks.js';
 
@@ -46,6 +49,23 @@ export function schedulerDeps(): SchedulerDeps {
         log: logger.child({ component: 'scheduler' }),
       },
     };
+    const deps = cached.deps;
+    const everyMs = config.STAGGER_DLQ_SWEEP_MS;
+    if (everyMs > 0) {
+      const deadLetters = new DeadLetterStore(rt.redis, deps.keys);
+      deps.sweepDlq = () =>
+        sweepQStashDlq({
+          dlq: rt.qstash.dlq,
+          deadLetters,
+          jobsUrl: internalUrl(config.STAGGER_PUBLIC_URL, JOBS_PATH),
+          failuresUrl: internalUrl(config.STAGGER_PUBLIC_URL, FAILURES_PATH),
+          acquireGuard: async (ms) =>
+            (await rt.redis.set(deps.keys.dlqSweep, Date.now(), { nx: true, px: ms })) === 'OK',
+          everyMs,
+          maxPages: 5,
+          ...(deps.log ? { log: deps.log } : {}),
+        });
+    }
   }
   return cached.deps;
 }

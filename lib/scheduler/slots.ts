@@ -4,9 +4,11 @@ import { z } from 'zod';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type LuaScript, type ScriptRedis } from '../store/lua/script.js';
 import { advanceSlot } from './lua/advanceSlot-4.js';
-import { claimSlot } from './lua/claimSlot-3.js';
+import { claimSlot } from './lua/claimSlot-6.js';
 import { takeSlot } from './lua/takeSlot-2.js';
 import type { ClaimPlan } from './plan.js';
+
+const DAY_MS = 86_400_000;
 
 export interface SlotId {
   taskId: string;
@@ -97,10 +99,19 @@ export class SlotStore {
     return { taskId, group, periodKey };
   }
 
-  /** Creates the slot of a planned claim if it is new; tells whether this caller won it. */
-  async claim(plan: ClaimPlan, fence: number, now: number, staleAfterMs: number): Promise<ClaimOutcome> {
+  /**
+   * Creates the slot of a planned claim if it is new and counts its planned jobs (metrics and the
+   * period's stats, kept `statsTtlMs`); tells whether this caller won it.
+   */
+  async claim(
+    plan: ClaimPlan,
+    fence: number,
+    now: number,
+    staleAfterMs: number,
+    statsTtlMs = DAY_MS,
+  ): Promise<ClaimOutcome> {
     const id = { taskId: plan.taskId, group: plan.group, periodKey: plan.period.key };
-    return this.runClaim(id, fence, now, staleAfterMs, [
+    return this.runClaim(id, fence, now, staleAfterMs, statsTtlMs, [
       'claim',
       plan.period.dueAtMs,
       plan.period.key,
@@ -113,7 +124,7 @@ export class SlotStore {
 
   /** Takes over a fanning slot that nobody has checkpointed for `staleAfterMs`, if `fence` is newer. */
   async resume(id: SlotId, fence: number, now: number, staleAfterMs: number): Promise<ClaimOutcome> {
-    return this.runClaim(id, fence, now, staleAfterMs, ['resume', 0, id.periodKey, 0, 0, 0, 0]);
+    return this.runClaim(id, fence, now, staleAfterMs, DAY_MS, ['resume', 0, id.periodKey, 0, 0, 0, 0]);
   }
 
   private async runClaim(
@@ -121,6 +132,7 @@ export class SlotStore {
     fence: number,
     now: number,
     staleAfterMs: number,
+    statsTtlMs: number,
     [mode, dueAt, periodKey, startAt, windowMs, total, backfilled]: [
       string,
       number,
@@ -132,7 +144,14 @@ export class SlotStore {
     ],
   ): Promise<ClaimOutcome> {
     const k = this.keys;
-    const keys = [this.slotKey(id), k.lastSlot(id.taskId, id.group), k.activeSlots];
+    const keys = [
+      this.slotKey(id),
+      k.lastSlot(id.taskId, id.group),
+      k.activeSlots,
+      k.metrics,
+      k.periodStats(id.taskId, periodKey),
+      k.recentSlots,
+    ];
     const args = [
       fence,
       now,
@@ -146,6 +165,8 @@ export class SlotStore {
       staleAfterMs,
       id.taskId,
       id.group,
+      statsTtlMs,
+      this.options.doneRetentionMs,
     ];
     const reply = SlotReply.parse(jsonReply(await runScript(this.redis, claimSlot, keys, args)));
     switch (reply.code) {
@@ -253,6 +274,16 @@ export class SlotStore {
   /** Slots still fanning out (claimed, not done), oldest claim first. */
   async activeSlotIds(limit = 10_000): Promise<SlotId[]> {
     const members = await this.redis.zrange<unknown[]>(this.keys.activeSlots, 0, limit - 1);
+    return members.map((m) => this.slotIdOf(String(m))).filter((id) => id !== undefined);
+  }
+
+  /** Slots claimed since `since` (epoch ms), oldest first. */
+  async recentSlotIds(since: number, limit = 1000): Promise<SlotId[]> {
+    const members = await this.redis.zrange<unknown[]>(this.keys.recentSlots, since, '+inf', {
+      byScore: true,
+      offset: 0,
+      count: limit,
+    });
     return members.map((m) => this.slotIdOf(String(m))).filter((id) => id !== undefined);
   }
 

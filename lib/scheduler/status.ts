@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { SchedulerDeps } from './deps.js';
 import { idOf } from './fanout.js';
+import { unsettledPeriods, type UnsettledPeriod } from './settlement.js';
 import { SlotStore } from './slots.js';
 
 export interface SchedulerStatus {
@@ -25,6 +26,8 @@ export interface SchedulerStatus {
     claimedAt: string;
     updatedAt: string;
   }>;
+  /** Recent periods whose windows ended with jobs neither run, dead-lettered nor skipped. */
+  unsettled: UnsettledPeriod[];
 }
 
 const StatusHash = z.object({
@@ -42,16 +45,19 @@ const iso = (ms: number | undefined) =>
 export async function readStatus(
   deps: Pick<SchedulerDeps, 'redis' | 'keys' | 'settings'>,
   limit = 100,
+  now = Date.now(),
 ): Promise<SchedulerStatus> {
   const { redis, keys } = deps;
   const slots = new SlotStore(redis, keys, deps.settings);
-  const [rawStatus, ttl, active] = await Promise.all([
+  const [rawStatus, ttl, active, recent] = await Promise.all([
     redis.hgetall<Record<string, unknown>>(keys.schedulerStatus),
     redis.pttl(keys.schedulerLock),
     slots.activeSlotIds(limit),
+    slots.recentSlotIds(now - deps.settings.doneRetentionMs),
   ]);
   const status = StatusHash.parse(rawStatus ?? {});
-  const states = await slots.read(active);
+  const [states, recentStates] = await Promise.all([slots.read(active), slots.read(recent)]);
+  const unsettled = await unsettledPeriods(redis, keys, recentStates, now);
   const held = ttl > 0;
   const lastTickAt = iso(status.lastTickAt);
   return {
@@ -87,5 +93,6 @@ export async function readStatus(
         claimedAt: iso(s.claimedAt) ?? '',
         updatedAt: iso(s.updatedAt) ?? '',
       })),
+    unsettled,
   };
 }

@@ -4,8 +4,10 @@
 // commands): 1 lock grant; 1 script (paused set, every task's zone groups, active slots); 1 MGET
 // per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
 // After the fan-out, 1 pipeline records the status and the tick's metrics (tick-record.ts).
+import { periodStatsTtlMs } from '../metrics/buckets.js';
 import { readTickState } from './tick-state.js';
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
+import type { DlqSweepResult } from './dlq-reconcile.js';
 import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
 import { SchedulerLock } from './lock.js';
 import { planSlot, type ClaimPlan, type GroupState, type SkipReason, type SlotPlan } from './plan.js';
@@ -29,6 +31,8 @@ export interface TickSummary {
   skipped: Partial<Record<SkipReason | 'paused', number>>;
   /** The first 100 slots worked on. */
   slots: SlotReport[];
+  /** What the QStash-DLQ sweep did, when this tick ran one. */
+  dlq?: DlqSweepResult;
 }
 
 export async function runTick(
@@ -62,7 +66,15 @@ export async function runTick(
   try {
     const owned = await claimDueSlots(deps, slots, grant.fence, now, summary);
     await fanOutAll(deps, slots, owned, () => shouldStop() || alive.lost(), summary);
-    await recordTick(redis, keys, deps.tasks, owned, {
+    // After the fan-out (the tick's first duty), and never failing the tick: the next sweep retries.
+    if (deps.sweepDlq && !shouldStop() && !alive.lost()) {
+      const dlq = await deps.sweepDlq().catch((err: unknown) => {
+        deps.log?.warn({ err }, 'QStash DLQ sweep failed');
+        return undefined;
+      });
+      if (dlq?.swept) summary.dlq = dlq;
+    }
+    await recordTick(redis, keys, {
       now,
       fence: grant.fence,
       durationMs: performance.now() - started,
@@ -125,7 +137,13 @@ async function claimDueSlots(
   );
 
   const [claimOutcomes, resumeOutcomes] = await Promise.all([
-    Promise.all(claims.map((p) => slots.claim(p, fence, now, settings.staleAfterMs))),
+    Promise.all(
+      claims.map((p) => {
+        const task = tasks.get(p.taskId);
+        const statsTtlMs = task ? periodStatsTtlMs(task.schedule) : undefined;
+        return slots.claim(p, fence, now, settings.staleAfterMs, statsTtlMs);
+      }),
+    ),
     Promise.all(resumable.map((id) => slots.resume(id, fence, now, settings.staleAfterMs))),
   ]);
   const owned: OwnedSlot[] = [];

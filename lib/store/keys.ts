@@ -19,6 +19,9 @@ export function keysFor(prefix: string) {
     schedulerLock: `${prefix}sched:lock`, // string: owner token, PX
     schedulerFence: `${prefix}sched:fence`, // counter: fencing number per lock grant and per continuation take-over
     schedulerStatus: `${prefix}sched:status`, // hash: last tick, holder
+    dlqSweep: `${prefix}sched:dlqsweep`, // string, PX: set while a QStash-DLQ sweep is not due again (scheduler/dlq-reconcile.ts)
+    // zset: slot key -> claimed at, every slot claimed in the last doneRetentionMs (its settlement is checked)
+    recentSlots: `${prefix}slots:recent`,
     // hash: state (fanning|done), fence, cursor, count, total, dueAt, startAt, windowMs, backfilled, claimedAt, updatedAt
     slot: (taskId: string, zoneGroup: string, periodKey: string) =>
       `${prefix}slot:${taskId}:${zoneGroup}:${periodKey}`,
@@ -35,6 +38,8 @@ export function keysFor(prefix: string) {
     // `s:<bucket start ms>` -> first starts in that bucket; expires a few periods later (lib/metrics/buckets.ts)
     periodStats: (taskId: string, periodKey: string) => `${prefix}pstats:${taskId}:${periodKey}`,
     ratelimit: (name: string) => `${prefix}rl:${name}`, // zset: sliding log of admissions (member job#attempt -> ms)
+    // @upstash/ratelimit's keys of the admin API limits (lib/http/admin-limits.ts): <this><class>:<k:key hash | a:address>...
+    adminRateLimit: `${prefix}adminrl:`,
     deferralHorizons: `${prefix}rl:_horizons`, // hash: limit name -> next free deferral slot (ms); `_` never starts a limit name
   };
 }

@@ -206,6 +206,35 @@ async function defer(
   };
 }
 
+/** Longest a worker keeps trying to record a run when no Lambda deadline bounds it. */
+const RECORD_RETRY_MAX_MS = 8_000;
+
+/**
+ * Records the run, retrying while Redis is unreachable (within the time the invocation has left):
+ * after a call the target accepted, giving up here means QStash retries and the target is called
+ * again (with the same Idempotency-Key), so a short Redis outage is worth waiting out.
+ */
+async function recordPersistently(
+  run: Run,
+  input: Parameters<WorkerDeps['store']['record']>[0],
+): Promise<boolean> {
+  const { deps, d, clock } = run;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const until = Math.min(d.deadline ?? Number.POSITIVE_INFINITY, clock() + RECORD_RETRY_MAX_MS) - 250;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await deps.store.record(input);
+    } catch (err) {
+      if (clock() + wait > until) throw err;
+      run.log.warn(
+        { err: err instanceof Error ? err.message : String(err), retryInMs: wait },
+        'recording the run failed; retrying',
+      );
+      await sleep(wait);
+    }
+  }
+}
+
 async function execute(
   run: Run,
   task: Task,
@@ -242,7 +271,7 @@ async function execute(
   }
 
   const outcome = result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retryable' ? 'failed' : 'dead';
-  const owned = await deps.store.record({
+  const owned = await recordPersistently(run, {
     message: m,
     attempt,
     outcome,

@@ -1,4 +1,5 @@
 // Test helper: every key under a prefix with its type and full value, and a digest of it all (to prove "nothing written").
+// The admin limiter's accounting (`<prefix>adminrl:`) is left out: a refused request rightly spends its budget.
 import { createHash } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 
@@ -9,7 +10,7 @@ export async function snapshot(redis: Redis, prefix: string): Promise<Record<str
   do {
     const [next, page] = await redis.scan(cursor, { match: `${prefix}*`, count: 1000 });
     cursor = String(next);
-    keys.push(...page.map(String));
+    keys.push(...page.map(String).filter((k) => !k.startsWith(`${prefix}adminrl:`)));
   } while (cursor !== '0');
   keys.sort();
   // Issued together so the client's auto-pipelining batches them: two round trips, not two per key.
@@ -37,7 +38,9 @@ local keys, cursor = {}, '0'
 repeat
   local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1] .. '*', 'COUNT', 1000)
   cursor = r[1]
-  for _, k in ipairs(r[2]) do keys[#keys + 1] = k end
+  for _, k in ipairs(r[2]) do
+    if string.sub(k, 1, #ARGV[1] + 8) ~= ARGV[1] .. 'adminrl:' then keys[#keys + 1] = k end
+  end
 until cursor == '0'
 table.sort(keys)
 local parts = {}

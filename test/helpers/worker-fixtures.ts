@@ -13,6 +13,8 @@ export interface TestTask {
   rateLimits?: string[];
   method?: 'GET' | 'POST';
   enabled?: boolean;
+  /** Header templates of the target (values may take {{params}}). */
+  headers?: Record<string, string>;
 }
 
 /** Writes a catalog whose targets are `{{baseUrl}}/t/<task>/<user>/<period>` (baseUrl = the stack's target). */
@@ -28,6 +30,7 @@ export function writeCatalog(limits: Record<string, string>, tasks: TestTask[]):
       `    target:`,
       `      method: ${t.method ?? 'POST'}`,
       `      url: '{{baseUrl}}/t/{{taskId}}/{{userId}}/{{periodKey}}'`,
+      ...(t.headers ? [`      headers: ${JSON.stringify(t.headers)}`] : []),
       ...(t.method === 'GET' ? [] : [`      body: { user: '{{userId}}', note: '{{note}}' }`]),
       `    timeoutMs: ${t.timeoutMs ?? 2000}`,
       `    retries: ${t.retries ?? 3}`,

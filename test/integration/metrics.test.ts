@@ -247,6 +247,7 @@ describe('metrics after a known set of jobs', () => {
       1,
     );
     expect(await stack.redis.hgetall(k.metrics)).toEqual({
+      'ping:planned': 1,
       'ping:published': 1,
       'ping:pubdup': 1,
       '_sched:done': 1,

@@ -174,6 +174,25 @@ describe('slot claims', () => {
     expect(outcomes.filter((o) => o.kind === 'owned' || o.kind === 'not-new')).toHaveLength(2);
   });
 
+  it('counts planned jobs with the claim, once, so an owner that dies before its tick ends leaves them counted', async () => {
+    const { slots, keys } = fresh();
+    // Three claimers race; the winner then "dies" (no tick record); a newer fence resumes the slot.
+    await Promise.all([1, 2, 3].map((fence) => slots.claim(plan(), fence, NOW, 45_000, DAY)));
+    const resumed = await slots.resume(
+      { taskId: 'hourly_sync', group: '_', periodKey: '2030-01-01T10' },
+      9,
+      NOW + 60_000,
+      45_000,
+    );
+    expect(resumed.kind).toBe('resumed');
+    expect(await redis.hget(keys.metrics, 'hourly_sync:planned')).toBe(3);
+    const stats = keys.periodStats('hourly_sync', '2030-01-01T10');
+    expect(await redis.hget(stats, 'planned')).toBe(3);
+    const ttl = await redis.pttl(stats);
+    expect(ttl).toBeGreaterThan(DAY - 60_000);
+    expect(ttl).toBeLessThanOrEqual(DAY);
+  });
+
   it('never claims a period again once claimed, even after its slot hash expired', async () => {
     const { slots, keys } = fresh();
     await owned(slots, 1);

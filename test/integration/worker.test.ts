@@ -35,6 +35,7 @@ beforeAll(async () => {
     { id: 'sleepy', retries: 1, timeoutMs: 300 },
     { id: 'paused_task' },
     { id: 'off', enabled: false },
+    { id: 'headed', retries: 3, headers: { 'x-note': 'note {{note}}' } },
   ]));
   stack = await startStack({
     env: { STAGGER_CATALOG_PATH: catalog },
@@ -56,6 +57,8 @@ beforeAll(async () => {
     off: p,
   });
   await seedUser(stack, 'bob', { flaky: p });
+  // Written past the admin API's checks (as data stored before them): a NUL for a header.
+  await seedUser(stack, 'dora', { headed: { note: 'a\u0000b' } });
 });
 
 afterAll(async () => {
@@ -172,6 +175,20 @@ describe('worker: failures', () => {
     expect([job['state'], job['attempts']]).toEqual(['dead', 1]);
   });
 
+  it('dead-letters at once, without retries or a call, a job whose params cannot be sent as a header', async () => {
+    const m = jobMessage('headed', 'dora', 'p-header');
+    await publishJob(stack, m, { retries: 3 });
+    const dl = await waitFor(async () => {
+      const h = await stack.redis.hgetall<Record<string, unknown>>(keys().deadLetter(m.jobId));
+      return h?.['qstashMessageId'] ? h : undefined;
+    });
+    expect(dl['reason']).toBe('permanent');
+    expect(String(dl['lastError'])).toMatch(/target not rendered \(headers.x-note\)/);
+    expect(hitsOf(stack, 'headed', 'dora', 'p-header')).toHaveLength(0);
+    const job = await jobHash(stack, m.jobId);
+    expect([job['state'], job['attempts']]).toEqual(['dead', 1]);
+  });
+
   it('treats a target timeout as retryable and records it', async () => {
     behaviour.set('sleepy', () => delay(1000).then(() => 200));
     const m = jobMessage('sleepy', 'alice', 'p-sleepy');
@@ -253,6 +270,17 @@ describe('worker: signatures and bad input write nothing', () => {
     );
     expect(res.status).toBe(401);
     expect(await stack.redis.exists(keys().deadLetter(m.jobId))).toBe(0);
+  });
+
+  it("refuses a validly signed job whose id names another user's job with a non-retryable 489 naming jobId", async () => {
+    const before = await stack.redis.hgetall(keys().metrics);
+    const other = jobMessage('ping', 'bob', 'p-forged');
+    const res = await deliverSigned(stack, '/internal/jobs', JSON.stringify({ ...m, jobId: other.jobId }));
+    expect(res.status).toBe(489);
+    const err = (await res.json()) as { error: { details: { path: string }[] } };
+    expect(err.error.details.map((d) => d.path)).toEqual(['body.jobId']);
+    await nothingWritten(before);
+    expect(await stack.redis.exists(keys().job(other.jobId))).toBe(0);
   });
 
   it('answers a signed but malformed job with a non-retryable 489 naming the field, and writes nothing', async () => {

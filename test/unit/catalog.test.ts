@@ -286,8 +286,31 @@ describe('target hosts', () => {
     expect(() => renderTarget(a, { userId: '..', periodKey: 'p' }, catalog)).toThrow(TargetError);
     const injected = { target: { ...a.target, url: 'http://127.0.0.1:4000/x' } };
     expect(() => renderTarget(injected, { userId: 'u\r\nx-admin: 1', periodKey: 'p' }, catalog)).toThrow(
-      /line break/,
+      /control characters/,
     );
+  });
+
+  it('refuses, as a TargetError (never retried), a param that would make a header value fetch cannot send', () => {
+    const headed: Pick<Task, 'target'> = {
+      target: { method: 'GET', url: 'http://127.0.0.1:4000/x', headers: { 'x-ref': 'ref {{ref}}' } },
+    };
+    for (const bad of [
+      'a\u0000b',
+      'a\u007fb',
+      'a\tb',
+      'a\rb',
+      'a\nb',
+      'a\u0085b',
+      'caf\u20ac',
+      '\ud83d\ude00',
+    ]) {
+      expect(() => renderTarget(headed, { ref: bad }, catalog), JSON.stringify(bad)).toThrow(TargetError);
+    }
+    expect(renderTarget(headed, { ref: 'café ÿ ~' }, catalog).headers['x-ref']).toBe('ref café ÿ ~');
+    const inUrl: Pick<Task, 'target'> = {
+      target: { method: 'GET', url: 'http://127.0.0.1:4000/x/{{ref}}', headers: {} },
+    };
+    expect(() => renderTarget(inUrl, { ref: 'a\ud800' }, catalog)).toThrow(TargetError);
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { environment, isKnown, stageProblems, VARIABLES, variablesTable } from '../../config/environment.cjs';
 import { CONFIG_VARIABLES, loadConfig } from '../../lib/config.js';
+import { ADMIN_LIMIT_VARIABLES } from '../../lib/http/admin-limits.js';
 import { ConfigError } from '../../lib/errors.js';
 
 function filesUnder(dir: string): string[] {
@@ -37,6 +38,7 @@ function variablesReadByCode(): Map<string, string> {
     for (const pattern of patterns) for (const m of text.matchAll(pattern)) reads.set(m[1]!, file);
   }
   for (const name of CONFIG_VARIABLES) reads.set(name, 'lib/config.ts');
+  for (const name of ADMIN_LIMIT_VARIABLES) reads.set(name, 'lib/http/admin-limits.ts');
   return reads;
 }
 

@@ -174,6 +174,38 @@ describe('runDelivery', () => {
     expect([res.statusCode, res.headers?.['Upstash-NonRetryable-Error']]).toEqual([489, 'true']);
   });
 
+  it('waits out a short Redis outage to record a call the target accepted, instead of having it called again', async () => {
+    let calls = 0;
+    const h = harness(
+      { kind: 'claimed', attempt: 1, params: '{"n":1}', admittedAt: NOW },
+      { fetch: async () => (calls++, new Response(null, { status: 200 })) },
+    );
+    let failures = 2;
+    const record = h.deps.store.record;
+    h.deps.store.record = async (input) => {
+      if (failures-- > 0) throw new Error('ERR the bridge could not reach Redis');
+      return record(input);
+    };
+    const verdict = await runDelivery(h.deps, {
+      message: message(),
+      messageId: 'm1',
+      retried: 0,
+      deadline: NOW + 30_000,
+    });
+    expect(verdict).toMatchObject({ kind: 'ack', outcome: 'succeeded' });
+    expect(calls).toBe(1);
+    expect(h.records.map((r) => r.outcome)).toEqual(['succeeded']);
+    // It gives up (QStash retries the delivery) only when the invocation's time runs out.
+    const late = harness({ kind: 'claimed', attempt: 1, params: '{"n":1}', admittedAt: NOW });
+    late.deps.store.record = async () => {
+      throw new Error('ERR the bridge could not reach Redis');
+    };
+    await expect(
+      runDelivery(late.deps, { message: message(), messageId: 'm2', retried: 0, deadline: NOW + 12_000 }),
+    ).rejects.toThrow(/could not reach Redis/);
+    expect(late.now()).toBeLessThanOrEqual(NOW + 12_000);
+  });
+
   it('caps the call at the time the invocation has left', async () => {
     let signal: AbortSignal | undefined;
     const h = harness(

@@ -199,7 +199,16 @@ export const DASHBOARD_JS = String.raw`'use strict';
           meter(x.count, x.total),
           el('span', { class: 'num', 'data-field': 'progress', text: int(x.count) + ' / ' + int(x.total) }));
       });
-    fill('scheduler', kv, el('h2', { text: 'Slots in progress' }), slots);
+    var unsettled = (s.unsettled || []).length === 0
+      ? el('p', { class: 'empty', text: 'Every ended window has all its jobs run, dead-lettered or skipped.' })
+      : s.unsettled.map(function (x) {
+        return el('div', { class: 'row bad', 'data-unsettled': x.taskId + ':' + x.periodKey },
+          el('span', { class: 'name', text: x.taskId }),
+          el('span', { class: 'muted', text: x.periodKey + ' · window ended ' + relative(x.windowEnd) }),
+          meter(x.settled, x.planned),
+          el('span', { class: 'num', 'data-field': 'unsettled', text: int(x.unsettled) + ' not settled' }));
+      });
+    fill('scheduler', kv, el('h2', { text: 'Slots in progress' }), slots, el('h2', { text: 'Periods not settled' }), unsettled);
   }
 
   function renderTasks(list) {

@@ -2,7 +2,7 @@
 import type { LuaScript } from '../../store/lua/script.js';
 import { acquireLock } from './acquireLock-3.js';
 import { advanceSlot } from './advanceSlot-4.js';
-import { claimSlot } from './claimSlot-3.js';
+import { claimSlot } from './claimSlot-6.js';
 import { releaseLock } from './releaseLock-1.js';
 import { renewLock } from './renewLock-1.js';
 import { readTickState } from './readTickState-2.js';

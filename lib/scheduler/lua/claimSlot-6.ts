@@ -3,23 +3,28 @@ import { defineScript } from '../../store/lua/script.js';
 
 export const claimSlot = defineScript(
   'claimSlot',
-  3,
+  6,
   `--[[
   A new slot is created only if no slot hash exists and its period is due later than the last
   period claimed for the (task, zone group): a period older than the last claimed never runs again.
   A slot still 'fanning' is taken over (resumed from its checkpoint) by a caller with a newer fence
   once nobody has checkpointed it for ARGV[10] ms: its owner crashed, timed out, or its
   continuation was lost. Fences only grow, so an old owner's later writes are refused.
+  A new slot's planned jobs are counted here, with the claim: a tick that dies mid fan-out must not
+  leave its slot planned at 0 beside the jobs a resumed owner publishes.
 
   Input:
     KEYS[1] slot hash slot:<task>:<group>:<period>
     KEYS[2] last claimed period lastslot:<task>:<group> (string "<dueAt ms>:<period key>")
     KEYS[3] active slots zset (member: slot key, score: claimed at)
+    KEYS[4] metrics hash (<task>:planned += total on a claim)
+    KEYS[5] period stats hash pstats:<task>:<period> (planned += total on a claim)
+    KEYS[6] recent slots zset (member: slot key, score: claimed at), trimmed to ARGV[14] on a claim
 
     ARGV[1]  fence of the caller
     ARGV[2]  now (epoch ms)
     ARGV[3]  mode: 'claim' (create when new, else resume) or 'resume' (never create)
-    ARGV[4]  due at (epoch ms)                  (claim only, as ARGV[5..12])
+    ARGV[4]  due at (epoch ms)                  (claim only, as ARGV[5..9], ARGV[13..14])
     ARGV[5]  period key
     ARGV[6]  window start (epoch ms)
     ARGV[7]  window length (ms)
@@ -28,6 +33,8 @@ export const claimSlot = defineScript(
     ARGV[10] stale after (ms) without a checkpoint
     ARGV[11] task id
     ARGV[12] zone group
+    ARGV[13] period stats retention (ms)
+    ARGV[14] how long a slot stays in the recent set (ms)
 
   Output: JSON {code, slot}; slot = the slot's fields when code is 1 or 2
      1 claimed: a new slot, owned by the caller
@@ -68,6 +75,14 @@ redis.call('HSET', KEYS[1], 'state', 'fanning', 'taskId', ARGV[11], 'group', ARG
   'fence', fence, 'cursor', '', 'count', 0, 'claimedAt', now, 'updatedAt', now)
 redis.call('SET', KEYS[2], ARGV[4] .. ':' .. periodKey)
 redis.call('ZADD', KEYS[3], now, KEYS[1])
+redis.call('ZADD', KEYS[6], now, KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. (now - tonumber(ARGV[14])))
+local total = tonumber(ARGV[8])
+if total > 0 then
+  redis.call('HINCRBY', KEYS[4], ARGV[11] .. ':planned', total)
+  redis.call('HINCRBY', KEYS[5], 'planned', total)
+  redis.call('PEXPIRE', KEYS[5], ARGV[13])
+end
 return cjson.encode({ code = 1, slot = slotFields() })
 `,
 );
