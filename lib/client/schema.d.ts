@@ -598,6 +598,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -632,10 +643,7 @@ export interface operations {
                      * @default true
                      */
                     enabled?: boolean;
-                    /**
-                     * @description Free-form string labels
-                     * @default {}
-                     */
+                    /** @description Free-form string labels */
                     labels?: {
                         [key: string]: string;
                     };
@@ -728,6 +736,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -778,6 +797,17 @@ export interface operations {
             /** @description No such user or task type */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -851,6 +881,17 @@ export interface operations {
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -972,6 +1013,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1023,6 +1075,17 @@ export interface operations {
             /** @description No such user or task type */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1133,6 +1196,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1204,6 +1278,17 @@ export interface operations {
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1300,6 +1385,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1363,6 +1459,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1420,6 +1527,17 @@ export interface operations {
             /** @description No such user or task type */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1551,6 +1669,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1630,6 +1759,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1688,6 +1828,17 @@ export interface operations {
             /** @description No such user or task type */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1787,6 +1938,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1844,6 +2006,17 @@ export interface operations {
             /** @description No such user or task type */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +2088,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
                 headers: {
@@ -1977,6 +2161,15 @@ export interface operations {
                             published: number;
                             backfilled: boolean;
                         }[];
+                        /** @description What this tick's QStash-DLQ sweep did (only on ticks that ran one) */
+                        dlq?: {
+                            swept: boolean;
+                            seen: number;
+                            deadLettered: number;
+                            ignored: number;
+                            deleted: number;
+                            kept: number;
+                        };
                     };
                 };
             };
@@ -2010,6 +2203,17 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2069,6 +2273,17 @@ export interface operations {
                             claimedAt: string;
                             updatedAt: string;
                         }[];
+                        /** @description Recent periods whose spread windows ended with jobs not settled: still in QStash's retries, or lost to its DLQ until the next sweep */
+                        unsettled: {
+                            taskId: string;
+                            periodKey: string;
+                            windowEnd: string;
+                            planned: number;
+                            /** @description Jobs succeeded, dead-lettered or skipped */
+                            settled: number;
+                            /** @description Jobs neither run nor in the dead letters (yet) */
+                            unsettled: number;
+                        }[];
                     };
                 };
             };
@@ -2084,6 +2299,17 @@ export interface operations {
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2236,6 +2462,17 @@ export interface operations {
                                 claimedAt: string;
                                 updatedAt: string;
                             }[];
+                            /** @description Recent periods whose spread windows ended with jobs not settled: still in QStash's retries, or lost to its DLQ until the next sweep */
+                            unsettled: {
+                                taskId: string;
+                                periodKey: string;
+                                windowEnd: string;
+                                planned: number;
+                                /** @description Jobs succeeded, dead-lettered or skipped */
+                                settled: number;
+                                /** @description Jobs neither run nor in the dead letters (yet) */
+                                unsettled: number;
+                            }[];
                         };
                         /** @description Job counters over all task types since the metrics began */
                         totals: {
@@ -2385,6 +2622,17 @@ export interface operations {
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the admin API's budget for this key or address (reads, writes or run-now); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
