@@ -24,7 +24,12 @@ describe('test prerequisites', () => {
     expect(line).not.toContain('chromium');
   });
 
-  it('checks what the tests drive for real: redis-server, Chromium and Python venv', () => {
-    expect(PREREQUISITES.map((p) => p.debianPackage)).toEqual(['redis-server', 'chromium', 'python3-venv']);
+  it('checks what the tests drive for real: redis-server, Chromium, tmux and Python venv', () => {
+    expect(PREREQUISITES.map((p) => p.debianPackage)).toEqual([
+      'redis-server',
+      'chromium',
+      'tmux',
+      'python3-venv',
+    ]);
   });
 });
