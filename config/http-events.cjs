@@ -17,10 +17,17 @@ class HttpEvents {
     }
     for (const fn of Object.values(service.functions ?? {})) {
       fn.events = (fn.events ?? []).map((event) =>
-        event.httpApi ? { http: { method: event.httpApi.method, path: event.httpApi.path } } : event,
+        event.httpApi
+          ? { http: { method: restMethod(event.httpApi.method), path: event.httpApi.path } }
+          : event,
       );
     }
   }
+}
+
+/** HTTP API spells "every method" `*`; a REST API spells it `ANY` (a `*` makes an invalid resource name). */
+function restMethod(method) {
+  return method === '*' ? 'ANY' : method;
 }
 
 module.exports = HttpEvents;

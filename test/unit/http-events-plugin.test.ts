@@ -19,6 +19,7 @@ function serviceWith(httpEvents: string | undefined): FakeServerless {
       ...(httpEvents === undefined ? {} : { custom: { httpEvents } }),
       functions: {
         getUser: { events: [{ httpApi: { method: 'GET', path: '/v1/users/{userId}' } }] },
+        fallback: { events: [{ httpApi: { method: '*', path: '/{proxy+}' } }] },
         tick: { events: [{ schedule: 'rate(1 minute)' }] },
         bare: {},
       },
@@ -38,11 +39,13 @@ describe('the httpEvents plugin', () => {
     }
   });
 
-  it('turns every httpApi event into an http (REST API) event with the same method and path, and nothing else', () => {
+  it('turns every httpApi event into an http (REST API) event with the same method (`*` as ANY) and path, and nothing else', () => {
     const sls = serviceWith('http');
     new HttpEvents(sls).hooks.initialize();
     expect(sls.service.functions).toEqual({
       getUser: { events: [{ http: { method: 'GET', path: '/v1/users/{userId}' } }] },
+      // HTTP API's "every method" is REST API's ANY.
+      fallback: { events: [{ http: { method: 'ANY', path: '/{proxy+}' } }] },
       tick: { events: [{ schedule: 'rate(1 minute)' }] },
       bare: { events: [] },
     });
