@@ -33,6 +33,8 @@ export const ADMIN_ROUTES = {
       200: { description: 'Updated (or unchanged)', schema: UserDetail },
       201: { description: 'Created', schema: UserDetail },
     },
+    // Only when DELETEs of the same user keep landing between the write and its read back.
+    errors: [409],
   },
   getUser: {
     ...admin,

@@ -45,9 +45,20 @@ async function mustGetUser(deps: AdminDeps, userId: string): Promise<UserWithTas
   return user;
 }
 
+/** How often a PUT is applied again when a concurrent DELETE removed the user before it could be read back. */
+const PUT_ATTEMPTS = 3;
+
 export async function putUser(deps: AdminDeps, userId: string, body: z.output<typeof PutUserBody>) {
-  const outcome = await deps.store.upsertUser({ id: userId, ...body });
-  return { created: outcome === 'created', user: detail(await mustGetUser(deps, userId)) };
+  // Create-or-replace never answers 404: a DELETE landing between the write and the read back is followed by
+  // the PUT applied once more (PUT is idempotent, so the user ends as the request describes).
+  let created = false;
+  for (let attempt = 1; ; attempt++) {
+    created = (await deps.store.upsertUser({ id: userId, ...body })) === 'created' || created;
+    const user = await deps.store.getUser(userId);
+    if (user) return { created, user: detail(user) };
+    if (attempt >= PUT_ATTEMPTS)
+      throw new ConflictError(`user ${userId} was deleted while it was being written`);
+  }
 }
 
 export async function getUser(deps: AdminDeps, userId: string): Promise<z.output<typeof UserDetail>> {
