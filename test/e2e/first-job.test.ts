@@ -16,6 +16,8 @@ import { waitFor } from '../helpers/stack.js';
 
 const ARTIFACTS = 'test/artifacts';
 const CHROMIUM = '/usr/bin/chromium';
+// Polls of the admin API: 4 a second stays well under the demo stack's read limit (1200 a minute).
+const ADMIN_POLL_MS = 250;
 
 let stack: DevStack;
 let startedAt: number;
@@ -63,6 +65,7 @@ describe('npm run demo', () => {
       },
       150_000,
       'a success and a dead letter',
+      ADMIN_POLL_MS,
     );
     const firstDeadLetterAt = Date.now();
     expect(settled.deadLetters.items[0]).toMatchObject({
@@ -83,6 +86,7 @@ describe('npm run demo', () => {
       },
       60_000,
       "demo-flaky's retry",
+      ADMIN_POLL_MS,
     );
     expect(flaky.attempts).toBe(2);
 
@@ -95,6 +99,7 @@ describe('npm run demo', () => {
       },
       60_000,
       `every ${DEMO_TASK} job of ${periodKey} but demo-broken's to succeed`,
+      ADMIN_POLL_MS,
     );
     expect(row.users).toBe(DEMO_USERS.length);
 
@@ -152,6 +157,7 @@ describe('npm run demo', () => {
         },
         90_000,
         'a period whose jobs all ended',
+        ADMIN_POLL_MS,
       );
       const before = await page.locator('body').getAttribute('data-loaded');
       await page.click('#refresh');

@@ -100,17 +100,21 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   };
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+/**
+ * Polls `check` every `intervalMs` until it returns a value other than undefined, or fails after
+ * `timeoutMs`. Polls of a stack's admin API pass an interval that stays under its read limit.
+ */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 10_000,
   what = 'condition',
+  intervalMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
