@@ -4,8 +4,7 @@ import { readOverview } from '../lib/dashboard/overview.js';
 import { dashboardPage, pageResult } from '../lib/dashboard/page.js';
 import { OBSERVABILITY_ROUTES as R } from '../lib/dashboard/routes.js';
 import { httpHandler } from '../lib/http/handler.js';
-import { keysFor } from '../lib/store/keys.js';
-import { workerServices } from '../lib/worker/deps.js';
+import { runtime } from '../lib/runtime.js';
 
 export const page = httpHandler({ auth: 'none' }, async (req) => {
   parseRouteInput(R.dashboard, req.event);
@@ -13,14 +12,6 @@ export const page = httpHandler({ auth: 'none' }, async (req) => {
 });
 
 export const overview = routeHandler(R.overview, async ({ query }) => {
-  const { runtime: rt, catalog, deadLetters } = workerServices();
-  const deps = {
-    redis: rt.redis,
-    keys: keysFor(rt.config.STAGGER_KEY_PREFIX),
-    catalog,
-    guardMs: rt.config.STAGGER_LIMIT_GUARD_MS,
-    deadLetters,
-    now: Date.now(),
-  };
+  const deps = { ...runtime().monitoring, now: Date.now() };
   return { status: 200, body: await readOverview(deps, query.chart) };
 });

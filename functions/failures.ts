@@ -1,19 +1,19 @@
 // POST /internal/failures: QStash's failure callback after a job's last retry; the job becomes a dead letter.
 import { json } from '../lib/http/response.js';
 import { jobLoggerOf, logger } from '../lib/log.js';
-import { FailureCallback } from '../lib/worker/dead-letters.js';
-import { workerServices } from '../lib/worker/deps.js';
-import { FAILURES_PATH } from '../lib/worker/publish-job.js';
-import { dropQStashCopy, shouldDropQStashCopy } from '../lib/worker/qstash-dlq.js';
+import { FailureCallback } from '../lib/dead-letters/dead-letter-store.js';
+import { dropQStashCopy, shouldDropQStashCopy } from '../lib/dead-letters/qstash-dlq.js';
+import { FAILURES_PATH } from '../lib/publishing/qstash-publisher.js';
+import { runtime } from '../lib/runtime.js';
 import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
 export const handler = signedHandler(FAILURES_PATH, async (req) => {
   const callback = parseSignedJson(req.body, FailureCallback);
-  const services = workerServices();
-  const { outcome, jobId } = await services.deadLetters.recordFailure(callback);
+  const rt = runtime();
+  const { outcome, jobId } = await rt.deadLetters.recordFailure(callback);
   // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.
   const qstashDlq = shouldDropQStashCopy(outcome, callback.dlqId)
-    ? await dropQStashCopy(services.runtime.qstash.dlq, callback.dlqId)
+    ? await dropQStashCopy(rt.qstash.dlq, callback.dlqId)
     : undefined;
   const log =
     jobId === undefined ? logger.child({ requestId: req.requestId }) : jobLoggerOf(jobId, req.requestId);

@@ -8,8 +8,7 @@ import { runtime } from '../lib/runtime.js';
 import { continueSlot as continueOwnedSlot } from '../lib/scheduler/continue-slot.js';
 import { CONTINUE_PATH, ContinuationMessage } from '../lib/scheduler/continuation.js';
 import { SCHEDULER_ROUTES as R } from '../lib/scheduler/routes.js';
-import type { SchedulerDeps } from '../lib/scheduler/deps.js';
-import { clockFrom, schedulerDeps } from '../lib/scheduler/runtime-deps.js';
+import { clockFrom, type SchedulerDeps } from '../lib/scheduler/deps.js';
 import { readStatus } from '../lib/scheduler/status.js';
 import { runTick } from '../lib/scheduler/tick.js';
 import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
@@ -18,7 +17,7 @@ const holderOf = (context: Context) => `${context.functionName}/${context.awsReq
 
 /** The deps with a logger whose lines carry this invocation's request id. */
 function depsFor(requestId: string): SchedulerDeps {
-  const deps = schedulerDeps();
+  const deps = runtime().scheduler;
   return { ...deps, log: (deps.log ?? logger).child({ requestId }) };
 }
 
@@ -55,7 +54,7 @@ export const run = routeHandler(R.runScheduler, async ({ body }, req) => {
 
 export const status = routeHandler(R.schedulerStatus, async () => ({
   status: 200,
-  body: await readStatus(schedulerDeps()),
+  body: await readStatus(runtime().scheduler),
 }));
 
 /** QStash delivery of a hand-over: signature first (401), then the body (4xx, not retried), then the work. */

@@ -15,6 +15,9 @@ const list = z
     z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'needs at least one key'),
   );
 
+/** Defaults of settings that code also needs where no environment is read (scheduler settings, the job store). */
+export const CONFIG_DEFAULTS = { limitGuardMs: 250, fanoutPageSize: 500, fanoutBudgetMs: 40_000 } as const;
+
 const EnvSchema = z.object({
   STAGE: z.enum(['local', 'localstack', 'prod']).default('local'),
   UPSTASH_REDIS_REST_URL: z.url(),
@@ -47,11 +50,16 @@ const EnvSchema = z.object({
    * the targets (Redis reply, connection setup, network). The worker refuses to send later than half of it.
    * (Not under STAGGER_RATE_LIMIT_*: that prefix sets catalog limits.)
    */
-  STAGGER_LIMIT_GUARD_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  STAGGER_LIMIT_GUARD_MS: z.coerce.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.limitGuardMs),
   /** Scheduler: user ids per fan-out page (one Redis round trip, ⌈n/100⌉ QStash batch requests). */
-  STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+  STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(CONFIG_DEFAULTS.fanoutPageSize),
   /** Scheduler: longest one invocation fans out before handing over to a continuation message. */
-  STAGGER_FANOUT_BUDGET_MS: z.coerce.number().int().min(1).max(900_000).default(40_000),
+  STAGGER_FANOUT_BUDGET_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(900_000)
+    .default(CONFIG_DEFAULTS.fanoutBudgetMs),
   /** Scheduler: how often a tick reconciles QStash's DLQ into stagger's dead letters (0 = never). */
   STAGGER_DLQ_SWEEP_MS: z.preprocess(
     (v) => (v === '' ? undefined : v),

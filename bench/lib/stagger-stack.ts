@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RunningLambdaHttp } from '../../scripts/lib/lambda-http.js';
 import type { RunningTarget } from '../../scripts/target/server.js';
 import { runtime } from '../../lib/runtime.js';
-import { qstashJobPublisher, type JobPublisher } from '../../lib/worker/publish-job.js';
+import { QStashPublisher, type JobPublisher } from '../../lib/publishing/qstash-publisher.js';
 import type { BenchEnv, BrokerHandle } from './bench-env.js';
 import { seedPreferences } from './seed.js';
 
@@ -101,7 +101,7 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
     api: fns.api,
     prefix: fns.prefix,
     env: fns.env,
-    publisher: qstashJobPublisher(rt.qstash, rt.config.STAGGER_PUBLIC_URL),
+    publisher: new QStashPublisher(rt.qstash, rt.config.STAGGER_PUBLIC_URL),
     async stop() {
       await fns.api.close();
       await broker.close();

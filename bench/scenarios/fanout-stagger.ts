@@ -1,10 +1,9 @@
 // stagger side of the fan-out: one real scheduler tick (lib/scheduler runTick with the runtime's deps: REST Redis,
 // the real @upstash/qstash Client) at the plan's tick, fanning every due slot out into the local broker.
 import { resetRuntime, runtime } from '../../lib/runtime.js';
-import { DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
+import { clockFrom, DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
 import { planJobs } from '../../lib/scheduler/plan-jobs.js';
-import { QStashPublisher } from '../../lib/scheduler/publisher.js';
-import { clockFrom, schedulerDeps } from '../../lib/scheduler/runtime-deps.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import type { FanoutSideResult } from './fanout-bullmq.js';
 import { userId, type FanoutPlan } from './fanout-plan.js';
@@ -19,7 +18,7 @@ export interface StaggerFanoutInput {
 export async function staggerFanout(input: StaggerFanoutInput): Promise<FanoutSideResult> {
   Object.assign(process.env, input.env);
   resetRuntime();
-  const deps = schedulerDeps();
+  const deps = runtime().scheduler;
   // Touch the catalog before the clock starts: parsing it is start-up work, not fan-out.
   void deps.tasks.size;
   const started = performance.now();

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { jobIdOf } from '../../lib/domain/ids.js';
 import type { JobMessage } from '../../lib/domain/job.js';
-import { JOBS_PATH, internalUrl } from '../../lib/worker/publish-job.js';
+import { JOBS_PATH, internalUrl } from '../../lib/publishing/qstash-publisher.js';
 import { signDelivery } from '../../scripts/broker/signing.js';
 import { fakeContext } from '../../scripts/lib/lambda-http.js';
 import { BENCH_KEYS } from '../lib/bench-env.js';

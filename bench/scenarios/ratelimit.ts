@@ -1,11 +1,11 @@
 // Scenario 2, rate-limit accuracy: J jobs due at once, limit L/s, 32 concurrent deliveries; arrival times at a local
 // target. stagger: the broker delivering to the worker under its limiter; BullMQ: a Worker with limiter and concurrency 32.
 import { Queue, Worker } from 'bullmq';
+import { CONFIG_DEFAULTS } from '../../lib/config.js';
 import { jobIdOf } from '../../lib/domain/ids.js';
 import type { JobMessage } from '../../lib/domain/job.js';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { runtime } from '../../lib/runtime.js';
-import { JOB_POLICY } from '../../lib/worker/job-store.js';
-import { QStashPublisher } from '../../lib/scheduler/publisher.js';
 import type { BenchEnv } from '../lib/bench-env.js';
 import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';
 import { readCommandStats, resetCommandStats, totalCalls } from '../lib/redis-stats.js';
@@ -192,7 +192,7 @@ function report(
   const maxOver = runs.stagger.length ? Math.max(...runs.stagger.map((r) => r.overLimit)) : Number.NaN;
   const rate = med((r) => r.rateOverLimit);
   // The worker counts each admission for window + guard, so a saturated limit admits at most this share of it.
-  const guardMs = Number(process.env['STAGGER_LIMIT_GUARD_MS'] || JOB_POLICY.rateGuardMs);
+  const guardMs = Number(process.env['STAGGER_LIMIT_GUARD_MS'] || CONFIG_DEFAULTS.limitGuardMs);
   const ceiling = WINDOW_MS / (WINDOW_MS + guardMs);
   return {
     id: 'ratelimit',

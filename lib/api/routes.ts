@@ -5,9 +5,10 @@ import { OBSERVABILITY_ROUTES } from '../dashboard/routes.js';
 import { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, ContinuationMessage } from '../scheduler/continuation.js';
 import { SCHEDULER_ROUTES } from '../scheduler/routes.js';
-import { FailureCallback } from '../worker/dead-letters.js';
-import { FAILURES_PATH, JOBS_PATH } from '../worker/publish-job.js';
-import { OPERATOR_ROUTES } from '../worker/routes.js';
+import { FailureCallback } from '../dead-letters/dead-letter-store.js';
+import { DEAD_LETTER_ROUTES } from '../dead-letters/routes.js';
+import { JOB_ROUTES } from '../jobs/routes.js';
+import { FAILURES_PATH, JOBS_PATH } from '../publishing/qstash-publisher.js';
 import type { RouteSpec } from './route.js';
 
 export const PUBLIC_ROUTES = {
@@ -89,7 +90,8 @@ export const INTERNAL_ROUTES = {
 export const ALL_ROUTES: readonly RouteSpec[] = [
   ...Object.values(PUBLIC_ROUTES),
   ...Object.values(ADMIN_ROUTES),
-  ...Object.values(OPERATOR_ROUTES),
+  ...Object.values(JOB_ROUTES),
+  ...Object.values(DEAD_LETTER_ROUTES),
   ...Object.values(SCHEDULER_ROUTES),
   ...Object.values(OBSERVABILITY_ROUTES),
   ...Object.values(INTERNAL_ROUTES),

@@ -8,7 +8,7 @@ import { TASK_COUNTERS, type MetricsHash } from '../metrics/fields.js';
 import { readMetrics, type MetricsRedis } from '../metrics/live.js';
 import { zoneOfGroup } from '../scheduler/plan.js';
 import type { Keys } from '../store/keys.js';
-import type { DeadLetterStore } from '../worker/dead-letters.js';
+import type { DeadLetterStore } from '../dead-letters/dead-letter-store.js';
 import type { Overview } from './schemas.js';
 import { binStarts, startBuckets } from './starts-chart.js';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ScheduleView, ZoneView } from '../admin/schemas.js';
 import { TaskId } from '../domain/ids.js';
 import { SchedulerStatusSchema } from '../scheduler/routes.js';
-import { DeadLetterView } from '../worker/schemas.js';
+import { DeadLetterView } from '../dead-letters/schemas.js';
 
 const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
 

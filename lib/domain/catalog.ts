@@ -12,6 +12,8 @@ export const RATE_LIMIT_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 /** The limiter every job passes, whether or not its task lists it. */
 export const GLOBAL_RATE_LIMIT = 'global';
 export const MAX_TIMEOUT_MS = 900_000;
+/** QStash retries of a task's jobs when the catalog names none (also a replay's when its task is gone). */
+export const DEFAULT_RETRIES = 3;
 const HOST =
   /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/i;
 const BASE_URL_PLACEHOLDER = /\{\{\s*baseUrl\s*\}\}/g;
@@ -100,7 +102,7 @@ function taskSchema(ctx: CatalogContext) {
       spread: DurationSchema,
       target: taskTargetSchema(ctx),
       timeoutMs: z.number().int().min(1).max(MAX_TIMEOUT_MS).default(10_000),
-      retries: z.number().int().min(0).max(10).default(3),
+      retries: z.number().int().min(0).max(10).default(DEFAULT_RETRIES),
       rateLimits: z
         .array(
           z.string().superRefine((key, zctx) => {

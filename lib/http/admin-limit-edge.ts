@@ -2,23 +2,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { RateLimitedError } from '../errors.js';
 import { logger } from '../log.js';
-import { runtime, type Runtime } from '../runtime.js';
-import { keysFor } from '../store/keys.js';
-import { AdminLimiter, adminLimitSettings, limitClassOf, sourceAddressOf } from './admin-limits.js';
+import { runtime } from '../runtime.js';
+import { limitClassOf, sourceAddressOf } from './admin-limits.js';
 import { bearerToken } from './auth.js';
-
-// One limiter per runtime (a Lambda instance), so its cache of blocked callers outlives a request.
-const limiters = new WeakMap<Runtime, AdminLimiter>();
-
-function limiterOf(rt: Runtime): AdminLimiter {
-  let limiter = limiters.get(rt);
-  if (!limiter) {
-    const prefix = keysFor(rt.config.STAGGER_KEY_PREFIX).adminRateLimit;
-    limiter = new AdminLimiter(rt.redis, adminLimitSettings(), { prefix });
-    limiters.set(rt, limiter);
-  }
-  return limiter;
-}
 
 /** Throws RateLimitedError when the caller's key or address is over the route's budget. */
 export async function enforceAdminLimits(
@@ -27,7 +13,7 @@ export async function enforceAdminLimits(
 ): Promise<void> {
   const cls = limitClassOf(route);
   const address = sourceAddressOf(event);
-  const verdict = await limiterOf(runtime()).check(cls, { key: bearerToken(event.headers) ?? '', address });
+  const verdict = await runtime().adminLimiter.check(cls, { key: bearerToken(event.headers) ?? '', address });
   if (verdict.allowed) return;
   // The address is an operator's concern; the key never appears, not even hashed.
   logger.warn(

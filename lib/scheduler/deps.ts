@@ -1,11 +1,11 @@
 // What the scheduler's operations are given: adapters behind narrow interfaces, the task types, a clock, a random source, settings.
 import type { Redis } from '@upstash/redis';
+import { CONFIG_DEFAULTS } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Keys } from '../store/keys.js';
-import { JOB_POLICY } from '../worker/job-store.js';
 import { LATE_AFTER_MS, type SchedulableTask } from './plan.js';
 import type { DlqSweepResult } from './dlq-reconcile.js';
-import type { FanOutPublisher } from './publisher.js';
+import type { FanOutPublisher } from '../publishing/qstash-publisher.js';
 import type { SlotRedis } from './slots.js';
 
 export type SchedulerRedis = SlotRedis &
@@ -30,8 +30,8 @@ export interface SchedulerSettings {
 }
 
 export const DEFAULT_SETTINGS: SchedulerSettings = {
-  pageSize: 500,
-  budgetMs: 40_000,
+  pageSize: CONFIG_DEFAULTS.fanoutPageSize,
+  budgetMs: CONFIG_DEFAULTS.fanoutBudgetMs,
   marginMs: 8_000,
   slotConcurrency: 8,
   lockTtlMs: 30_000,
@@ -39,7 +39,7 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   staleAfterMs: 45_000,
   doneRetentionMs: 2 * 24 * 3_600_000,
   lateAfterMs: LATE_AFTER_MS,
-  limitGuardMs: JOB_POLICY.rateGuardMs,
+  limitGuardMs: CONFIG_DEFAULTS.limitGuardMs,
 };
 
 export interface SchedulerDeps {
@@ -67,4 +67,10 @@ export function stopSignal(
 ): () => boolean {
   const started = performance.now();
   return () => timeLeft() < settings.marginMs || performance.now() - started >= settings.budgetMs;
+}
+
+/** A clock that reads `startAt` now and runs on in real time (an explicit `now` of a local run). */
+export function clockFrom(startAt: number, realNow: () => number = Date.now): () => number {
+  const offset = startAt - realNow();
+  return () => realNow() + offset;
 }

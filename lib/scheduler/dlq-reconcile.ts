@@ -6,7 +6,7 @@
 // QStash DLQ entry is then deleted. Nothing is re-published automatically: operators replay from
 // stagger's dead letters, where they already look. Runs from the tick at most once per `everyMs`
 // (one SET NX guards it across instances), a bounded number of pages per run.
-import { FailureCallback, type DeadLetterStore } from '../worker/dead-letters.js';
+import { FailureCallback, type DeadLetterStore } from '../dead-letters/dead-letter-store.js';
 import type { Logger } from '../log.js';
 
 /** One QStash DLQ entry, as @upstash/qstash lists it (the fields used here). */

@@ -2,7 +2,7 @@
 import type { Logger } from '../log.js';
 import type { SchedulerDeps } from './deps.js';
 import { planJobs } from './plan-jobs.js';
-import type { FanOutPublisher } from './publisher.js';
+import type { FanOutPublisher } from '../publishing/qstash-publisher.js';
 import type { SlotState, SlotStore } from './slots.js';
 
 export interface FanOutDeps {

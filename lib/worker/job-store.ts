@@ -1,5 +1,6 @@
 // Job state in Redis for the worker: one script to start a delivery, one to record its end.
 import { z } from 'zod';
+import { CONFIG_DEFAULTS } from '../config.js';
 import type { JobMessage } from '../domain/job.js';
 import { bucketLabel, DURATION_BOUNDS_MS, type PeriodStatsPolicy } from '../metrics/buckets.js';
 import type { Keys } from '../store/keys.js';
@@ -17,8 +18,6 @@ export const JOB_POLICY = {
   retentionMs: 30 * 86_400_000,
   /** Added to a task's timeout for the claim's lease: the call is aborted at the timeout, the lease outlives it. */
   leaseMarginMs: 2_000,
-  /** Default of STAGGER_LIMIT_GUARD_MS: added to every rate-limit window (see lib/config.ts). */
-  rateGuardMs: 250,
   errorMaxChars: 500,
 } as const;
 
@@ -105,7 +104,7 @@ export class JobStore {
     private readonly redis: ScriptRedis,
     private readonly keys: Keys,
     /** Added to every rate-limit window: covers the spread of admission-to-arrival latency. */
-    readonly rateGuardMs: number = JOB_POLICY.rateGuardMs,
+    readonly rateGuardMs: number = CONFIG_DEFAULTS.limitGuardMs,
   ) {}
 
   async start(input: StartInput): Promise<StartResult> {

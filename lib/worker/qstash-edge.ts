@@ -7,10 +7,9 @@ import { toHttpApiEvent, type ApiGatewayEvent } from '../http/event.js';
 import { errorResult, requestIdOf } from '../http/handler.js';
 import { json, type HttpResult } from '../http/response.js';
 import { logger } from '../log.js';
+import { internalUrl } from '../publishing/qstash-publisher.js';
 import { runtime } from '../runtime.js';
 import { parseOrThrow } from '../validation.js';
-import { signingReceiver } from './deps.js';
-import { internalUrl } from './publish-job.js';
 import type { Verdict } from './run-delivery.js';
 
 /** QStash's documented opt-out of retries: this status with `Upstash-NonRetryable-Error: true`. */
@@ -50,13 +49,13 @@ export function signedHandler(path: string, fn: (req: SignedRequest) => Promise<
     const requestId = requestIdOf(event);
     let result: HttpResult;
     try {
-      const { config } = runtime();
+      const { config, receiver } = runtime();
       const raw = event.body ?? '';
       const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
       const signature = headerOf(event, 'upstash-signature');
       if (!signature) throw new AuthError('missing QStash signature');
       const url = internalUrl(config.STAGGER_PUBLIC_URL, path);
-      const valid = await signingReceiver(config)
+      const valid = await receiver
         .verify({ signature, body, url, clockTolerance: CLOCK_TOLERANCE_S })
         .catch((err: unknown) => {
           logger.warn(

@@ -7,7 +7,7 @@ import { periodStatsPolicy } from '../metrics/buckets.js';
 import { callTarget, type CallResult } from './call-target.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
-import type { JobPublisher } from './publish-job.js';
+import type { JobPublisher } from '../publishing/qstash-publisher.js';
 
 export const WORKER_POLICY = {
   /** Deferrals a job may take before it fails like any other attempt (and spends a QStash retry). */

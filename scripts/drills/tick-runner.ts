@@ -1,10 +1,11 @@
 // One scheduler tick as its own process (a second scheduler for the drills), on a drill clock, with short lock and staleness.
 // Env: the stack's (UPSTASH_*, QSTASH_*, STAGGER_*), DRILL_NOW (epoch ms at start), DRILL_PAGE_SIZE, DRILL_HOLDER.
+import { runtime } from '../../lib/runtime.js';
+import { clockFrom } from '../../lib/scheduler/deps.js';
 import { runTick } from '../../lib/scheduler/tick.js';
-import { clockFrom, schedulerDeps } from '../../lib/scheduler/runtime-deps.js';
 
 async function main() {
-  const deps = schedulerDeps();
+  const deps = runtime().scheduler;
   const now = Number(process.env['DRILL_NOW']);
   const summary = await runTick(
     {

@@ -2,7 +2,11 @@
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';
-import { QStashPublisher, type FanOutPublisher, type PublishReport } from '../../lib/scheduler/publisher.js';
+import {
+  QStashPublisher,
+  type FanOutPublisher,
+  type PublishReport,
+} from '../../lib/publishing/qstash-publisher.js';
 import { schedulableTasks } from '../../lib/scheduler/tasks.js';
 import { parseCatalog } from '../../lib/domain/catalog.js';
 import { keysFor } from '../../lib/store/keys.js';

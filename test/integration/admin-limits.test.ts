@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '../../lib/admin/schemas.js';
 import { AdminLimiter, adminLimitSettings, limitClassOf } from '../../lib/http/admin-limits.js';
 import { ADMIN_ROUTES } from '../../lib/admin/routes.js';
-import { OPERATOR_ROUTES } from '../../lib/worker/routes.js';
+import { JOB_ROUTES } from '../../lib/jobs/routes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { TEST_KEYS, startStack, type TestStack } from '../helpers/stack.js';
 import { deliverSigned, jobMessage } from '../helpers/worker-fixtures.js';
@@ -47,7 +47,7 @@ describe('admin limit settings', () => {
   });
 
   it('classes every admin route: run-now apart, GETs as reads, the rest as writes', () => {
-    expect(limitClassOf(OPERATOR_ROUTES.runNow)).toBe('runNow');
+    expect(limitClassOf(JOB_ROUTES.runNow)).toBe('runNow');
     expect(limitClassOf(ADMIN_ROUTES.getUser)).toBe('reads');
     expect(limitClassOf(ADMIN_ROUTES.putUser)).toBe('writes');
     expect(limitClassOf(ADMIN_ROUTES.deleteUserTask)).toBe('writes');

@@ -1,7 +1,7 @@
 // Invariant 5: a job that keeps failing ends in the dead letters with its last error, and replays from the admin API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
-import { DeadLetterStore } from '../../lib/worker/dead-letters.js';
+import { DeadLetterStore } from '../../lib/dead-letters/dead-letter-store.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
 import {
   deliverSigned,

@@ -4,7 +4,7 @@ import { keysFor } from '../../lib/store/keys.js';
 import { sweepQStashDlq, type QStashDlq } from '../../lib/scheduler/dlq-reconcile.js';
 import { readStatus } from '../../lib/scheduler/status.js';
 import { runTick } from '../../lib/scheduler/tick.js';
-import { DeadLetterStore } from '../../lib/worker/dead-letters.js';
+import { DeadLetterStore } from '../../lib/dead-letters/dead-letter-store.js';
 import { freePort } from '../../scripts/lib/free-port.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';

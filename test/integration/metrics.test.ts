@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMETHEUS_CONTENT_TYPE } from '../../lib/metrics/prometheus.js';
 import type { Overview } from '../../lib/dashboard/schemas.js';
-import { QStashPublisher } from '../../lib/scheduler/publisher.js';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { SlotStore } from '../../lib/scheduler/slots.js';
 import { DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
 import { keysFor } from '../../lib/store/keys.js';

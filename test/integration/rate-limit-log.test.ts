@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
 import { keysFor } from '../../lib/store/keys.js';
-import { JOB_POLICY, JobStore } from '../../lib/worker/job-store.js';
+import { CONFIG_DEFAULTS } from '../../lib/config.js';
+import { JobStore } from '../../lib/worker/job-store.js';
 import type { LimitSpec } from '../../lib/worker/limits.js';
 import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
 import { jobMessage } from '../helpers/worker-fixtures.js';
@@ -47,7 +48,7 @@ describe('sliding-log limiter', () => {
         async (limit, windowMs, offsets) => {
           const store = await storeWithUser(uniquePrefix('rl'));
           const spec: LimitSpec = { name: 'x', limit, windowMs };
-          const span = windowMs + JOB_POLICY.rateGuardMs;
+          const span = windowMs + CONFIG_DEFAULTS.limitGuardMs;
           const admitted: number[] = [];
           let horizon = 0;
           for (const [i, off] of offsets.entries()) {

@@ -1,7 +1,7 @@
 // Scheduler ticks against the whole local stack (redis-server, REST bridge, QStash-compatible broker): exactly-once fan-out,
 // crash resume, catch-up after missed ticks, and the spread of notBefore, asserted on what the broker stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QStashPublisher } from '../../lib/scheduler/publisher.js';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';

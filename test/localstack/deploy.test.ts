@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { maxInSlidingWindow } from '../helpers/pipeline-checks.js';
-import { qstashJobPublisher } from '../../lib/worker/publish-job.js';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import type { TargetHit } from '../../scripts/target/server.js';
 import { KEYS, SECRET_ID, STACK, STAGE, startHarness, until, type Harness } from './harness.js';
 
@@ -277,7 +277,7 @@ describe('sls deploy --stage localstack', () => {
   it('redeploys a changed setting without losing users, schedules or pending jobs', async () => {
     expect((await functionEnv('worker'))['LOG_LEVEL']).toBe('info');
     // A job due while the stack updates: published as the scheduler does, to the deployed worker's URL.
-    const publisher = qstashJobPublisher(
+    const publisher = new QStashPublisher(
       new QStashClient({ baseUrl: h.broker.url, token: KEYS.qstashToken }),
       api,
     );

@@ -10,8 +10,8 @@ import { parseRouteInput } from '../../lib/api/route.js';
 import { ALL_ROUTES } from '../../lib/api/routes.js';
 import { JobId, parseJobId } from '../../lib/domain/ids.js';
 import type { ValidationError } from '../../lib/errors.js';
-import { DEAD_LETTER_CURSOR, decodeCursor } from '../../lib/worker/dead-letters.js';
-import { DeadLetterQuery } from '../../lib/worker/schemas.js';
+import { DEAD_LETTER_CURSOR, decodeCursor } from '../../lib/dead-letters/dead-letter-store.js';
+import { DeadLetterQuery } from '../../lib/dead-letters/schemas.js';
 
 const doc = buildOpenApi(ALL_ROUTES);
 type Param = { name: string; schema: Record<string, unknown> };

@@ -4,7 +4,7 @@ import { parseCatalog } from '../../lib/domain/catalog.js';
 import type { JobMessage } from '../../lib/domain/job.js';
 import { logger } from '../../lib/log.js';
 import type { RecordInput, StartInput, StartResult } from '../../lib/worker/job-store.js';
-import type { PublishOptions } from '../../lib/worker/publish-job.js';
+import type { PublishOptions } from '../../lib/publishing/qstash-publisher.js';
 import {
   runDelivery,
   templateParams,

@@ -1,14 +1,11 @@
-// zod schemas of the operator API (jobs, runs, dead letters): edge parsing and the OpenAPI document come from here.
+// zod schemas of the job API (jobs, runs, run-now): edge parsing and the OpenAPI document come from here.
 import { z } from 'zod';
 import { JobId, TaskId, UserId } from '../domain/ids.js';
-import { JobMessage } from '../domain/job.js';
-import { DEAD_LETTER_CURSOR } from './dead-letters.js';
-import { JOB_POLICY } from './job-store.js';
+import { JOB_POLICY } from '../worker/job-store.js';
 
-export const MAX_DEAD_LETTER_PAGE = 100;
 export const DEFAULT_PAGE = 20;
 
-const limit = (max: number) =>
+export const pageLimit = (max: number) =>
   z
     .string()
     .regex(/^\d{1,4}$/, `an integer from 1 to ${max}`)
@@ -19,29 +16,17 @@ const limit = (max: number) =>
 // ---- inputs
 
 export const JobPath = z.strictObject({ jobId: JobId });
-export const DeadLetterPath = z.strictObject({
-  id: JobId.meta({ description: 'Dead-letter id (the job id)' }),
-});
 export const RunsPath = z.strictObject({ userId: UserId });
 export const RunNowPath = z.strictObject({ userId: UserId, taskId: TaskId });
 
-export const DeadLetterQuery = z.strictObject({
-  cursor: z
-    .string()
-    .regex(DEAD_LETTER_CURSOR, 'a nextCursor of this API: <deadAt ms>.<id in base64url>')
-    .optional()
-    .meta({ description: 'nextCursor of the previous page', examples: ['1796033129519.ZGFpbHk6YTpw'] }),
-  limit: limit(MAX_DEAD_LETTER_PAGE).optional(),
-});
-
 export const RunsQuery = z.strictObject({
   taskId: TaskId.optional().meta({ description: 'One task type; default: all the user has enabled' }),
-  limit: limit(JOB_POLICY.historyCap).optional(),
+  limit: pageLimit(JOB_POLICY.historyCap).optional(),
 });
 
 // ---- outputs
 
-const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
+export const Instant = z.iso.datetime().meta({ description: 'ISO 8601 instant (UTC)' });
 const JobState = z.string().meta({
   description:
     'scheduled (fanned out, not delivered yet) | queued | deferred | running | succeeded | failed (will be retried) | dead | skipped',
@@ -93,29 +78,6 @@ export const RunView = z.object({
   error: z.string().optional(),
 });
 export const RunList = z.object({ items: z.array(RunView) });
-
-export const DeadLetterView = z.object({
-  id: z.string(),
-  jobId: JobId,
-  taskId: TaskId,
-  userId: UserId,
-  periodKey: z.string(),
-  message: JobMessage,
-  lastStatus: z.number().int(),
-  lastError: z.string(),
-  attempts: z.number().int(),
-  deadAt: Instant,
-  reason: z.string().meta({ description: 'permanent (the target refused) | retries_exhausted' }),
-  qstashMessageId: z.string().optional(),
-  qstashDlqId: z.string().optional(),
-});
-export const DeadLetterPage = z.object({
-  items: z.array(DeadLetterView),
-  nextCursor: z
-    .string()
-    .nullable()
-    .meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
-});
 
 export const Published = z.object({
   jobId: JobId,

@@ -1,15 +1,11 @@
-// Operator reads of job state and run history, and run-now: everything an admin asks about jobs.
+// Operator reads of job state and run history: GET /v1/jobs/{jobId} and GET /v1/users/{userId}/runs.
 import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
-import type { Catalog } from '../domain/catalog.js';
-import { FIXED_ZONE_GROUP, jobIdOf, parseJobId } from '../domain/ids.js';
-import type { JobMessage } from '../domain/job.js';
+import { FIXED_ZONE_GROUP, parseJobId } from '../domain/ids.js';
 import { NotFoundError } from '../errors.js';
 import type { Keys } from '../store/keys.js';
-import { sortableId } from '../util/sortable-id.js';
-import { JOB_POLICY, type RunEntry } from './job-store.js';
+import type { RunEntry } from '../worker/job-store.js';
 import type { JobView as JobViewSchema, RunView as RunViewSchema } from './schemas.js';
-import type { JobPublisher } from './publish-job.js';
 
 export type JobView = z.output<typeof JobViewSchema>;
 export type RunView = z.output<typeof RunViewSchema>;
@@ -56,7 +52,7 @@ const StoredRun = z.preprocess(
 
 export type JobReadsRedis = Pick<
   Redis,
-  'hgetall' | 'hget' | 'hmget' | 'zscore' | 'lrange' | 'hkeys' | 'exists' | 'hexists' | 'hset' | 'pexpire'
+  'hgetall' | 'hget' | 'hmget' | 'zscore' | 'lrange' | 'hkeys' | 'exists'
 >;
 
 const SlotWindow = z.object({
@@ -176,48 +172,4 @@ export class JobReads {
       .slice(0, limit)
       .map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
   }
-}
-
-/** Publishes a job for (user, task) now, outside the schedule, under its own id. */
-export async function runNow(
-  deps: { redis: JobReadsRedis; keys: Keys; catalog: Catalog; publisher: JobPublisher; clock?: () => number },
-  userId: string,
-  taskId: string,
-): Promise<{ jobId: string; messageId: string }> {
-  const { redis, keys: k } = deps;
-  const task = deps.catalog.tasks.find((t) => t.id === taskId);
-  const [userExists, hasTask] = await Promise.all([
-    redis.exists(k.user(userId)),
-    redis.hexists(k.userTasks(userId), taskId),
-  ]);
-  if (userExists === 0) throw new NotFoundError(`user ${userId} not found`);
-  if (!task || hasTask === 0) throw new NotFoundError(`user ${userId} has no task ${taskId}`);
-  const now = (deps.clock ?? Date.now)();
-  const periodKey = `manual-${sortableId(now)}`;
-  const jobId = jobIdOf(taskId, userId, periodKey);
-  const message: JobMessage = {
-    v: 1,
-    jobId,
-    taskId,
-    userId,
-    periodKey,
-    notBefore: now,
-    origin: 'manual',
-    backfilled: false,
-    deferrals: 0,
-  };
-  // Visible to GET /v1/jobs/{id} before the first delivery.
-  await redis.hset(k.job(jobId), {
-    jobId,
-    taskId,
-    userId,
-    periodKey,
-    state: 'queued',
-    origin: 'manual',
-    notBefore: now,
-    updatedAt: now,
-  });
-  await redis.pexpire(k.job(jobId), JOB_POLICY.retentionMs);
-  const messageId = await deps.publisher.publish(message, { deduplicationId: jobId, retries: task.retries });
-  return { jobId, messageId };
 }

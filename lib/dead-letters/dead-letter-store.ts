@@ -8,12 +8,13 @@ import { metricField } from '../metrics/fields.js';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript } from '../store/lua/script.js';
 import { sortableId } from '../util/sortable-id.js';
-import { JOB_POLICY, truncateError } from './job-store.js';
-import { deadLetterJob } from './lua/deadLetterJob-5.js';
-import { deleteDeadLetter } from './lua/deleteDeadLetter-2.js';
-import { replayDeadLetter } from './lua/replayDeadLetter-3.js';
-import { restoreDeadLetter } from './lua/restoreDeadLetter-3.js';
-import type { JobPublisher } from './publish-job.js';
+import type { JobPublisher } from '../publishing/qstash-publisher.js';
+import { JOB_POLICY, truncateError } from '../worker/job-store.js';
+import { deadLetterJob } from '../worker/lua/deadLetterJob-5.js';
+import { deleteDeadLetter } from '../worker/lua/deleteDeadLetter-2.js';
+import { replayDeadLetter } from '../worker/lua/replayDeadLetter-3.js';
+import { restoreDeadLetter } from '../worker/lua/restoreDeadLetter-3.js';
+import type { DeadLetterPage as DeadLetterPageSchema, DeadLetterView } from './schemas.js';
 
 /** How long a replayed dead letter's record is kept for inspection. */
 const REPLAYED_RETENTION_MS = 7 * 86_400_000;
@@ -36,27 +37,8 @@ export type FailureCallback = z.output<typeof FailureCallback>;
 
 export type FailureOutcome = 'stored' | 'updated' | 'ignored' | 'stale' | 'not_a_job';
 
-export interface DeadLetter {
-  id: string;
-  jobId: string;
-  taskId: string;
-  userId: string;
-  periodKey: string;
-  message: JobMessage;
-  lastStatus: number;
-  lastError: string;
-  attempts: number;
-  /** ISO 8601. */
-  deadAt: string;
-  reason: string;
-  qstashMessageId?: string;
-  qstashDlqId?: string;
-}
-
-export interface DeadLetterPage {
-  items: DeadLetter[];
-  nextCursor: string | null;
-}
+export type DeadLetter = z.output<typeof DeadLetterView>;
+export type DeadLetterPage = z.output<typeof DeadLetterPageSchema>;
 
 const text = z.preprocess(
   (v) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)),

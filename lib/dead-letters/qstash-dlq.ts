@@ -1,6 +1,6 @@
 // QStash's own dead-letter queue: once a failure callback's job is stored as our dead letter, its QStash copy goes.
 import type { Client as QStashClient } from '@upstash/qstash';
-import type { FailureOutcome } from './dead-letters.js';
+import type { FailureOutcome } from './dead-letter-store.js';
 
 export type QStashDlq = Pick<QStashClient['dlq'], 'delete'>;
 
