@@ -1,15 +1,11 @@
 // GET /health: 200 when Redis and QStash both answer, 503 naming the one that does not.
-import { checkHealth, qstashProbe, redisProbe } from '../lib/health.js';
+import { checkHealth } from '../lib/health.js';
 import { httpHandler } from '../lib/http/handler.js';
 import { json } from '../lib/http/response.js';
 import { runtime } from '../lib/runtime.js';
 
 export const handler = httpHandler({ auth: 'none' }, async () => {
-  const { redis, config } = runtime();
-  const report = await checkHealth({
-    redis: redisProbe(redis),
-    qstash: qstashProbe(config.QSTASH_URL, config.QSTASH_TOKEN),
-  });
+  const report = await checkHealth(runtime().healthProbes);
   const down = Object.entries(report.checks)
     .filter(([, c]) => c.status !== 'ok')
     .map(([name]) => name);

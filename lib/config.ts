@@ -1,6 +1,7 @@
 // Deployment configuration read once from the environment and validated; errors name variables, never values.
 import { z } from 'zod';
 import { stageProblems, VARIABLES } from '../config/environment.cjs';
+import { DEFAULT_CATALOG_PATH } from './catalog-file.js';
 import { ConfigError } from './errors.js';
 
 const list = z
@@ -44,7 +45,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
     .default('stagger:'),
-  STAGGER_CATALOG_PATH: z.string().min(1).default('config/tasks.yaml'),
+  STAGGER_CATALOG_PATH: z.string().min(1).default(DEFAULT_CATALOG_PATH),
   /**
    * Added to every rate-limit window (ms): must exceed the spread of admission-to-arrival latency at
    * the targets (Redis reply, connection setup, network). The worker refuses to send later than half of it.

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from './config.js';
 import type { OverviewDeps } from './dashboard/overview.js';
 import { DeadLetterStore } from './dead-letters/dead-letter-store.js';
 import type { Catalog } from './domain/catalog.js';
+import { qstashProbe, redisProbe, type Probe } from './health.js';
 import { AdminLimiter, adminLimitSettings } from './http/admin-limits.js';
 import { JobReads } from './jobs/job-reads.js';
 import { runNow } from './jobs/run-now.js';
@@ -48,6 +49,8 @@ export interface Runtime {
   readonly deadLetters: DeadLetterStore;
   /** What the dashboard's overview and /metrics read. */
   readonly monitoring: Omit<OverviewDeps, 'now'>;
+  /** GET /health: Redis and QStash, by name. */
+  readonly healthProbes: Readonly<Record<string, Probe>>;
 }
 
 /** `make()` once it first succeeds: a failure (a broken catalog) fails the call that needed it and is tried again. */
@@ -152,6 +155,7 @@ export function createRuntime(config: Config, env: Env = process.env): Runtime {
       guardMs: config.STAGGER_LIMIT_GUARD_MS,
       deadLetters,
     },
+    healthProbes: { redis: redisProbe(redis), qstash: qstashProbe(config.QSTASH_URL, config.QSTASH_TOKEN) },
   };
 }
 
