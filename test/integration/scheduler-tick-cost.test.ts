@@ -6,7 +6,7 @@ import {
   countRedisCommands,
   startCountingProxy,
   type CountingProxy,
-} from '../../scripts/lib/counting-proxy.js';
+} from '../helpers/counting-proxy.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
 import { startStack, TEST_KEYS, type TestStack } from '../helpers/stack.js';
