@@ -17,6 +17,11 @@ const LAYERS = [
   },
   { from: /^functions\//, deny: /^(?!lib\/)/, why: 'functions/ import only lib/' },
   {
+    from: /^functions\//,
+    deny: /^lib\/store\//,
+    why: 'functions/ reach Redis through a lib/ feature or the composition root, never lib/store',
+  },
+  {
     from: /^lib\/store\//,
     deny: /^(?!lib\/(store|domain|util)\/|lib\/errors\.[jt]s$)/,
     why: 'lib/store sits under the features: it imports only lib/store, lib/domain, lib/util and lib/errors',

@@ -4,7 +4,6 @@ import { readOverview } from '../lib/dashboard/overview.js';
 import { dashboardPage, pageResult } from '../lib/dashboard/page.js';
 import { OBSERVABILITY_ROUTES as R } from '../lib/dashboard/routes.js';
 import { httpHandler } from '../lib/http/handler.js';
-import { keysFor } from '../lib/store/keys.js';
 import { workerServices } from '../lib/worker/deps.js';
 
 export const page = httpHandler({ auth: 'none' }, async (req) => {
@@ -13,10 +12,10 @@ export const page = httpHandler({ auth: 'none' }, async (req) => {
 });
 
 export const overview = routeHandler(R.overview, async ({ query }) => {
-  const { runtime: rt, catalog, deadLetters } = workerServices();
+  const { runtime: rt, catalog, deadLetters, keys } = workerServices();
   const deps = {
     redis: rt.redis,
-    keys: keysFor(rt.config.STAGGER_KEY_PREFIX),
+    keys,
     catalog,
     guardMs: rt.config.STAGGER_LIMIT_GUARD_MS,
     deadLetters,

@@ -5,7 +5,7 @@ import { httpHandler } from '../lib/http/handler.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../lib/metrics/prometheus.js';
 import { scrapeMetrics } from '../lib/metrics/scrape.js';
 import { runtime } from '../lib/runtime.js';
-import { keysFor } from '../lib/store/keys.js';
+import { workerServices } from '../lib/worker/deps.js';
 
 const metricsKeys = () => {
   const { config } = runtime();
@@ -14,14 +14,8 @@ const metricsKeys = () => {
 
 export const handler = httpHandler({ auth: 'admin', adminKeys: metricsKeys }, async (req) => {
   parseRouteInput(R.metrics, req.event);
-  const rt = runtime();
-  const text = await scrapeMetrics(
-    rt.redis,
-    keysFor(rt.config.STAGGER_KEY_PREFIX),
-    rt.catalog,
-    rt.config.STAGGER_LIMIT_GUARD_MS,
-    Date.now(),
-  );
+  const { runtime: rt, keys } = workerServices();
+  const text = await scrapeMetrics(rt.redis, keys, rt.catalog, rt.config.STAGGER_LIMIT_GUARD_MS, Date.now());
   return {
     statusCode: 200,
     headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },

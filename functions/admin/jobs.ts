@@ -1,7 +1,6 @@
 // Admin: one job's state, a user's run history, and run-now. Thin: lib/worker/job-reads does the work.
 import { routeHandler } from '../../lib/api/route.js';
 import { jobLoggerOf } from '../../lib/log.js';
-import { keysFor } from '../../lib/store/keys.js';
 import { workerServices } from '../../lib/worker/deps.js';
 import { runNow } from '../../lib/worker/job-reads.js';
 import { OPERATOR_ROUTES as R } from '../../lib/worker/routes.js';
@@ -20,8 +19,7 @@ export const runs = routeHandler(R.listRuns, async ({ path, query }) => ({
 }));
 
 export const run = routeHandler(R.runNow, async ({ path }, req) => {
-  const { runtime: rt, catalog, publisher } = workerServices();
-  const keys = keysFor(rt.config.STAGGER_KEY_PREFIX);
+  const { runtime: rt, catalog, publisher, keys } = workerServices();
   const published = await runNow({ redis: rt.redis, keys, catalog, publisher }, path.userId, path.taskId);
   jobLoggerOf(published.jobId, req.requestId).info({ messageId: published.messageId }, 'run-now published');
   return { status: 202, body: published };

@@ -2,7 +2,7 @@
 import { Receiver } from '@upstash/qstash';
 import type { Config } from '../config.js';
 import type { Catalog } from '../domain/catalog.js';
-import { keysFor } from '../store/keys.js';
+import { keysFor, type Keys } from '../store/keys.js';
 import { jobLogger } from '../log.js';
 import { runtime, type Runtime } from '../runtime.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -14,6 +14,7 @@ import type { WorkerDeps } from './run-delivery.js';
 export interface WorkerServices {
   runtime: Runtime;
   catalog: Catalog;
+  keys: Keys;
   publisher: JobPublisher;
   jobs: JobStore;
   reads: JobReads;
@@ -51,6 +52,7 @@ export function workerServices(): WorkerServices {
     s = {
       runtime: rt,
       catalog,
+      keys,
       publisher,
       jobs,
       reads: new JobReads(redis, keys),

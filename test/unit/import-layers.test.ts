@@ -35,6 +35,12 @@ describe('import layers', () => {
     ['functions/x.ts', "export { a } from '../scripts/lib/free-port.js';", 'scripts/lib/free-port.js'],
     ['functions/admin/x.ts', "export { a } from '../../test/helpers/stack.js';", 'test/helpers/stack.js'],
     ['functions/x.ts', "export { a } from '../bench/lib/seed.js';", 'bench/lib/seed.js'],
+    ['functions/metrics.ts', "export { keysFor } from '../lib/store/keys.js';", 'lib/store/keys.js'],
+    [
+      'functions/admin/x.ts',
+      "export { a } from '../../lib/store/lua/readUser-2.js';",
+      'lib/store/lua/readUser-2.js',
+    ],
     ['lib/store/x.ts', "export { a } from '../worker/limits.js';", 'lib/worker/limits.js'],
     ['lib/store/lua/x.ts', "export { a } from '../../scheduler/slots.js';", 'lib/scheduler/slots.js'],
     ['lib/store/x.ts', "export { a } from '../runtime.js';", 'lib/runtime.js'],
@@ -78,6 +84,7 @@ describe('import layers', () => {
   it.each([
     ['functions/worker.ts', "export { a } from '../lib/worker/routes.js';"],
     ['functions/admin/users.ts', "export { a } from '../../lib/admin/routes.js';"],
+    ['functions/worker.ts', "export { JobMessage } from '../lib/domain/job.js';"],
     ['lib/worker/x.ts', "export { a } from '../store/keys.js';\nexport { b } from '../domain/ids.js';"],
     [
       'lib/worker/edge/x.ts',
