@@ -96,18 +96,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0) throw new ConfigError(`configuration invalid: ${problems.join('; ')}`);
   return result.data;
 }
-
-/** The local stack's fixed credentials (dev only; `npm run dev` prints them). */
-export const LOCAL_DEFAULTS = {
-  redisPort: 6380,
-  bridgePort: 8079,
-  brokerPort: 8080,
-  offlinePort: 3000,
-  offlineLambdaPort: 3002,
-  targetPort: 4000,
-  redisToken: 'stagger-local-redis-token',
-  qstashToken: 'stagger-local-qstash-token',
-  currentSigningKey: 'sig_stagger_local_current',
-  nextSigningKey: 'sig_stagger_local_next',
-  adminApiKey: 'stagger-local-admin-key',
-} as const;

@@ -3,7 +3,7 @@
 // `npm run demo` (`--demo`): the same with the demo catalog, a target that fails some calls, seeded users and a tick.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { LOCAL_DEFAULTS as D } from '../lib/config.js';
+import { LOCAL_DEFAULTS as D } from './lib/local-defaults.js';
 import { startBridge, type RunningBridge } from './bridge/server.js';
 import { startBroker, type RunningBroker } from './broker/server.js';
 import { adminClient, DEMO_CATALOG, DEMO_DATA_DIR, DEMO_TASK, demoRespond, startDemo } from './demo/demo.js';

@@ -3,7 +3,7 @@
 import { Redis } from '@upstash/redis';
 import { parseArgs } from 'node:util';
 import { loadCatalogFile } from '../lib/catalog-file.js';
-import { LOCAL_DEFAULTS } from '../lib/config.js';
+import { LOCAL_DEFAULTS } from './lib/local-defaults.js';
 import type { Catalog, Task } from '../lib/domain/catalog.js';
 import { keysFor } from '../lib/store/keys.js';
 import { PREFERENCE_SCRIPTS, PreferencesStore, type UserInput } from '../lib/store/preferences.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { BrokerOptions } from '../../scripts/broker/server.js';
-import { startLambdaHttp, type RunningLambdaHttp } from '../../scripts/lib/lambda-http.js';
+import { startLambdaHttp, type RunningLambdaHttp } from '../../test/helpers/lambda-http.js';
 import { startRedis, type RedisProcess } from '../../scripts/lib/redis-process.js';
 import { startTarget, type RunningTarget, type TargetOptions } from '../../scripts/target/server.js';
 import { resetRuntime } from '../../lib/runtime.js';

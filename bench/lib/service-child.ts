@@ -6,7 +6,7 @@ import {
   countQStashMessages,
   countRedisCommands,
   startCountingProxy,
-} from '../../scripts/lib/counting-proxy.js';
+} from '../../test/helpers/counting-proxy.js';
 
 export type ServiceStart =
   { kind: 'bridge'; options: BridgeOptions } | { kind: 'broker'; options: Omit<BrokerOptions, 'log'> };

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { childExecArgv } from './child.js';
-import type { RestCounts } from '../../scripts/lib/counting-proxy.js';
+import type { RestCounts } from '../../test/helpers/counting-proxy.js';
 import type { DeliveryTally, ServiceRequest, ServiceStart } from './service-child.js';
 
 const ENTRY = fileURLToPath(new URL('./service-child.ts', import.meta.url));

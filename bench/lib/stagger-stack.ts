@@ -2,7 +2,7 @@
 // a recording target, a one-type bench catalog, and users with that type enabled.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunningLambdaHttp } from '../../scripts/lib/lambda-http.js';
+import type { RunningLambdaHttp } from '../../test/helpers/lambda-http.js';
 import type { RunningTarget } from '../../scripts/target/server.js';
 import { runtime } from '../../lib/runtime.js';
 import { QStashPublisher, type JobPublisher } from '../../lib/publishing/qstash-publisher.js';

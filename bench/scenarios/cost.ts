@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { jobIdOf } from '../../lib/domain/ids.js';
 import type { JobMessage } from '../../lib/domain/job.js';
 import { resetRuntime } from '../../lib/runtime.js';
-import { fakeContext } from '../../scripts/lib/lambda-http.js';
+import { fakeContext } from '../../test/helpers/lambda-http.js';
 import type { BenchEnv } from '../lib/bench-env.js';
 import { PRICES, TICKS_PER_MONTH, qstashUsd, redisUsd } from '../lib/prices.js';
 import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';

@@ -6,7 +6,7 @@ import { jobIdOf } from '../../lib/domain/ids.js';
 import type { JobMessage } from '../../lib/domain/job.js';
 import { JOBS_PATH, internalUrl } from '../../lib/publishing/qstash-publisher.js';
 import { signDelivery } from '../../scripts/broker/signing.js';
-import { fakeContext } from '../../scripts/lib/lambda-http.js';
+import { fakeContext } from '../../test/helpers/lambda-http.js';
 import { BENCH_KEYS } from '../lib/bench-env.js';
 import { cell, na, type ScenarioReport } from '../lib/report.js';
 import { Failures, type Scenario, type ScenarioContext } from '../lib/scenario.js';

@@ -1,9 +1,10 @@
 // CLI entry for the local Upstash REST bridge: `npm run bridge` (env REDIS_URL, BRIDGE_PORT, UPSTASH_REDIS_REST_TOKEN).
+import { LOCAL_DEFAULTS as D } from '../lib/local-defaults.js';
 import { startBridge } from './server.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6380';
-const port = Number(process.env.BRIDGE_PORT ?? 8079);
-const token = process.env.UPSTASH_REDIS_REST_TOKEN ?? 'stagger-local-redis-token';
+const redisUrl = process.env.REDIS_URL ?? `redis://127.0.0.1:${D.redisPort}`;
+const port = Number(process.env.BRIDGE_PORT ?? D.bridgePort);
+const token = process.env.UPSTASH_REDIS_REST_TOKEN ?? D.redisToken;
 const host = process.env.BRIDGE_HOST ?? '127.0.0.1';
 
 if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -1,4 +1,5 @@
 // CLI for the local QStash broker: configured by env, logs one JSON line per start and per delivery outcome.
+import { LOCAL_DEFAULTS as D } from '../lib/local-defaults.js';
 import { startBroker, type BrokerLogEvent } from './server.js';
 
 function intEnv(name: string, fallback: number | undefined): number | undefined {
@@ -20,12 +21,12 @@ function logLine(event: BrokerLogEvent | Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const broker = await startBroker({
-    redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6380',
-    port: intEnv('BROKER_PORT', 8080)!,
+    redisUrl: process.env.REDIS_URL || `redis://127.0.0.1:${D.redisPort}`,
+    port: intEnv('BROKER_PORT', D.brokerPort)!,
     host: process.env.BROKER_HOST || '127.0.0.1',
-    token: process.env.QSTASH_TOKEN || 'stagger-local-qstash-token',
-    currentSigningKey: process.env.QSTASH_CURRENT_SIGNING_KEY || 'sig_stagger_local_current',
-    nextSigningKey: process.env.QSTASH_NEXT_SIGNING_KEY || 'sig_stagger_local_next',
+    token: process.env.QSTASH_TOKEN || D.qstashToken,
+    currentSigningKey: process.env.QSTASH_CURRENT_SIGNING_KEY || D.currentSigningKey,
+    nextSigningKey: process.env.QSTASH_NEXT_SIGNING_KEY || D.nextSigningKey,
     keyPrefix: process.env.BROKER_KEY_PREFIX || 'qstash:',
     retryBaseMs: retryBaseMs(),
     concurrency: intEnv('BROKER_CONCURRENCY', 32),

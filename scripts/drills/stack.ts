@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from '@upstash/redis';
-import { LOCAL_DEFAULTS as D } from '../../lib/config.js';
+import { LOCAL_DEFAULTS as D } from '../lib/local-defaults.js';
 import { freePort } from '../lib/free-port.js';
 import { Part, waitUntil } from './parts.js';
 

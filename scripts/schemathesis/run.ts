@@ -2,7 +2,7 @@
 // key and every check, stops the stack, and exits with schemathesis's code. Bounded: a few examples per operation.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { LOCAL_DEFAULTS } from '../lib/local-defaults.js';
 import { startDevStack } from '../../test/helpers/dev-stack.js';
 
 const [schemathesis, ...extra] = process.argv.slice(2);

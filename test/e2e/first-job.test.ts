@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { LOCAL_DEFAULTS } from '../../scripts/lib/local-defaults.js';
 import type { Overview } from '../../lib/dashboard/schemas.js';
 import { DEMO_TASK, DEMO_USERS } from '../../scripts/demo/demo.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { LOCAL_DEFAULTS } from '../../scripts/lib/local-defaults.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { startTarget, type RunningTarget, type TargetHit } from '../../scripts/target/server.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { LOCAL_DEFAULTS } from '../../scripts/lib/local-defaults.js';
 import { freePort } from '../../scripts/lib/free-port.js';
 
 export interface DevStack {

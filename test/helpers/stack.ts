@@ -3,7 +3,7 @@ import { Client as QStashClient } from '@upstash/qstash';
 import { Redis } from '@upstash/redis';
 import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
 import { startBroker, type RunningBroker } from '../../scripts/broker/server.js';
-import { startLambdaHttp, type RunningLambdaHttp } from '../../scripts/lib/lambda-http.js';
+import { startLambdaHttp, type RunningLambdaHttp } from './lambda-http.js';
 import { startTarget, type RunningTarget, type TargetOptions } from '../../scripts/target/server.js';
 import { resetRuntime } from '../../lib/runtime.js';
 import { startTestRedis, uniquePrefix, type RedisProcess } from './redis.js';

@@ -2,11 +2,7 @@
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTick } from '../../lib/scheduler/tick.js';
-import {
-  countRedisCommands,
-  startCountingProxy,
-  type CountingProxy,
-} from '../../scripts/lib/counting-proxy.js';
+import { countRedisCommands, startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
 import { startStack, TEST_KEYS, type TestStack } from '../helpers/stack.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { LOCAL_DEFAULTS } from '../../lib/config.js';
+import { LOCAL_DEFAULTS } from '../../scripts/lib/local-defaults.js';
 
 interface Compose {
   services: Record<

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FALLBACK_ROUTE } from '../../lib/api/fallback.js';
 import { buildOpenApi } from '../../lib/api/openapi.js';
 import { ALL_ROUTES } from '../../lib/api/routes.js';
-import { readRoutes } from '../../scripts/lib/lambda-http.js';
+import { readRoutes } from '../helpers/lambda-http.js';
 
 const doc = buildOpenApi(ALL_ROUTES);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parse } from 'yaml';
-import { keepAliveLongerThanClients } from './http-keep-alive.js';
+import { keepAliveLongerThanClients } from '../../scripts/lib/http-keep-alive.js';
 
 export interface Route {
   functionName: string;

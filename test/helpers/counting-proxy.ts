@@ -2,7 +2,7 @@
 // Redis commands as clients send them (a pipeline of k counts k, a script counts 1), QStash messages published.
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { keepAliveLongerThanClients } from './http-keep-alive.js';
+import { keepAliveLongerThanClients } from '../../scripts/lib/http-keep-alive.js';
 
 export interface RestCounts {
   /** HTTP requests seen. */
