@@ -1,14 +1,12 @@
 // POST /internal/failures: QStash's failure callback after a job's last retry; the job becomes a dead letter.
+import { routeHandler } from '../lib/api/route.js';
+import { INTERNAL_ROUTES } from '../lib/api/routes.js';
 import { json } from '../lib/http/response.js';
 import { jobLoggerOf, logger } from '../lib/log.js';
-import { FailureCallback } from '../lib/worker/dead-letters.js';
 import { workerServices } from '../lib/worker/deps.js';
-import { FAILURES_PATH } from '../lib/worker/publish-job.js';
 import { dropQStashCopy, shouldDropQStashCopy } from '../lib/worker/qstash-dlq.js';
-import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
-export const handler = signedHandler(FAILURES_PATH, async (req) => {
-  const callback = parseSignedJson(req.body, FailureCallback);
+export const handler = routeHandler(INTERNAL_ROUTES.failures, async ({ body: callback }, req) => {
   const services = workerServices();
   const { outcome, jobId } = await services.deadLetters.recordFailure(callback);
   // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.

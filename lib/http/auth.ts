@@ -1,6 +1,9 @@
-// Bearer API-key check in constant time; runs before any other work of a handler.
+// The edge's admin key check (before): a Bearer key compared in constant time, before any other work of a route.
+import type { MiddlewareObj } from '@middy/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthError } from '../errors.js';
+import type { EdgeRequest } from './event.js';
+import type { HttpResult } from './response.js';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -21,10 +24,12 @@ export function bearerToken(headers: Record<string, string | undefined> | undefi
   return m?.[1];
 }
 
-export function requireAdminKey(
-  headers: Record<string, string | undefined> | undefined,
-  keys: readonly string[],
-) {
-  const token = bearerToken(headers);
-  if (token === undefined || !keyMatches(token, keys)) throw new AuthError();
+/** before: 401 unless the request holds one of `keys()` (read per request: the keys come from the config). */
+export function adminAuth(keys: () => readonly string[]): MiddlewareObj<EdgeRequest, HttpResult> {
+  return {
+    before: (request) => {
+      const token = bearerToken(request.event.event.headers);
+      if (token === undefined || !keyMatches(token, keys())) throw new AuthError();
+    },
+  };
 }

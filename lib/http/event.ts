@@ -1,5 +1,8 @@
-// One event shape for every HTTP edge: a REST API (v1) or HTTP API (v2) proxy event, normalised to v2.
+// The edge's first middleware: a REST API (v1) or HTTP API (v2) proxy event becomes the one request shape, with a request id.
+import type { MiddlewareObj } from '@middy/core';
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { HttpResult } from './response.js';
 
 /** What API Gateway hands a function: REST API (`http` events) or HTTP API (`httpApi` events). */
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
@@ -91,5 +94,46 @@ export function toHttpApiEvent(event: ApiGatewayEvent): APIGatewayProxyEventV2 {
       timeEpoch: ctx?.requestTimeEpoch ?? 0,
     },
     stageVariables: (event.stageVariables ?? undefined) as Record<string, string> | undefined,
+  };
+}
+
+/** What every edge middleware after the first one, and the handler, sees in place of the Lambda event. */
+export interface EdgeRequest {
+  readonly event: APIGatewayProxyEventV2;
+  readonly requestId: string;
+  /** The body as text (base64 decoded); set by the body middleware of routes that take one. */
+  text: string;
+  /** Path, query and body as the route's schemas parsed them; set by the input middleware. */
+  input: { path?: unknown; query?: unknown; body?: unknown };
+}
+
+/** The one header lookup: names are lower-cased once, by toHttpApiEvent. */
+export function headerOf(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  return event.headers?.[name.toLowerCase()];
+}
+
+/** serverless-offline's HTTP API events carry this fixed placeholder as every request's id. */
+const PLACEHOLDER_REQUEST_ID = /^offlineContext_/;
+
+/** API Gateway's request id, or a fresh one where there is none (or only serverless-offline's placeholder). */
+export function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
+  const id = event?.requestContext?.requestId;
+  return id && !PLACEHOLDER_REQUEST_ID.test(id) ? id : randomUUID();
+}
+
+/** before: the Lambda event becomes an EdgeRequest; after and onError: `x-request-id` on every response. */
+export function httpEvent(): MiddlewareObj<EdgeRequest, HttpResult> {
+  const withId = (request: { event: EdgeRequest; response: HttpResult | null | undefined }) => {
+    if (!request.response) return;
+    const requestId = request.event.requestId;
+    request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
+  };
+  return {
+    before: (request) => {
+      const event = toHttpApiEvent(request.event as unknown as ApiGatewayEvent);
+      request.event = { event, requestId: requestIdOf(event), text: '', input: {} };
+    },
+    after: withId,
+    onError: withId,
   };
 }
