@@ -18,7 +18,7 @@ export function keyMatches(presented: string, keys: readonly string[]): boolean 
 }
 
 export function bearerToken(headers: Record<string, string | undefined> | undefined): string | undefined {
-  const raw = headers?.['authorization'] ?? headers?.['Authorization'];
+  const raw = headers?.['authorization'];
   if (!raw) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(raw);
   return m?.[1];
