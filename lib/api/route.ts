@@ -1,18 +1,20 @@
 // Route specs (method, path, zod schemas, responses) and the one handler factory that builds every HTTP function's edge from them.
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { adminLimits } from '../http/admin-limit-edge.js';
 import { adminAuth } from '../http/auth.js';
 import { BODY_LIMITS, bodyReader } from '../http/body.js';
 import { errorMapper } from '../http/errors.js';
-import { headerOf, httpEvent, type ApiGatewayEvent, type EdgeRequest } from '../http/event.js';
+import { httpEvent, type ApiGatewayEvent, type EdgeRequest } from '../http/event.js';
 import { routeInput } from '../http/input.js';
 import { qstashSignature, type SignatureVerifier } from '../http/qstash-signature.js';
-import { json, noContent, type HttpResult } from '../http/response.js';
+import { json, type HttpResult } from '../http/response.js';
+import type { Config } from '../config.js';
 import { runtime } from '../runtime.js';
 import { signingReceiver } from '../worker/deps.js';
 import { internalUrl } from '../worker/publish-job.js';
+import type { FALLBACK_ROUTE } from './fallback.js';
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -57,41 +59,30 @@ export interface RouteInput<R extends EdgeRoute> {
 /** What a handler returns: a status and a JSON body (none for 204), or a whole result (a page, Prometheus text). */
 export type RouteResult = { status: number; body?: unknown } | HttpResult;
 
-export interface HttpRequest {
-  readonly event: APIGatewayProxyEventV2;
-  readonly context: Context;
-  readonly requestId: string;
-  /** A request header, by name in any case. */
-  header(name: string): string | undefined;
-}
+/** What a handler gets beside its input: the normalised event, request id, header lookup and Lambda context. */
+export type HttpRequest = Omit<EdgeRequest, 'text' | 'input'> & { readonly context: Context };
 
-/** The catch-all route (serverless.yml's `/{proxy+}`): no spec of its own, so no input is parsed. */
-export interface CatchAllRoute {
-  method: '*';
-  path: string;
-  handler: string;
-  auth: 'none';
-}
+/** A spec, or the catch-all route (serverless.yml's `/{proxy+}`), which parses no input. */
+export type EdgeRoute = RouteSpec | typeof FALLBACK_ROUTE;
 
-export type EdgeRoute = RouteSpec | CatchAllRoute;
-
-/** What the edge reads from the deployment: keys, the signature verifier, the public URL. Tests pass their own. */
+/** What the edge reads from the deployment (tests pass their own); `limits`: the admin limits (Redis) apply. */
 export interface EdgeDeps {
-  adminKeys(): readonly string[];
-  metricsTokens(): readonly string[];
+  config(): Pick<Config, 'STAGGER_ADMIN_API_KEYS' | 'STAGGER_METRICS_TOKENS' | 'STAGGER_PUBLIC_URL'>;
   verifier(): SignatureVerifier;
-  publicUrl(): string;
-  /** Whether the admin limits apply (they need Redis). */
   limits: boolean;
 }
 
 const deploymentEdge: EdgeDeps = {
-  adminKeys: () => runtime().config.STAGGER_ADMIN_API_KEYS,
-  metricsTokens: () => runtime().config.STAGGER_METRICS_TOKENS,
+  config: () => runtime().config,
   verifier: () => signingReceiver(runtime().config),
-  publicUrl: () => runtime().config.STAGGER_PUBLIC_URL,
   limits: true,
 };
+
+/** The metrics route takes an admin key or a read-only metrics token. */
+const metricsKeys = (c: ReturnType<EdgeDeps['config']>) => [
+  ...c.STAGGER_ADMIN_API_KEYS,
+  ...c.STAGGER_METRICS_TOKENS,
+];
 
 export type LambdaHttpHandler = (event: ApiGatewayEvent, context: Context) => Promise<HttpResult>;
 
@@ -105,28 +96,24 @@ export function routeHandler<R extends EdgeRoute>(
   fn: (input: RouteInput<R>, req: HttpRequest) => Promise<RouteResult>,
   deps: EdgeDeps = deploymentEdge,
 ): LambdaHttpHandler {
-  const edge = middy<EdgeRequest, HttpResult>()
-    .use(httpEvent())
-    .use(errorMapper(route.auth === 'qstash'));
-  if (route.auth === 'admin' || route.auth === 'metrics') {
-    const keys =
-      route.auth === 'admin' ? deps.adminKeys : () => [...deps.adminKeys(), ...deps.metricsTokens()];
-    edge.use(adminAuth(keys));
-  }
-  if (route.auth === 'admin' && deps.limits) edge.use(adminLimits(route));
+  const { auth } = route;
+  const signed = auth === 'qstash';
+  const edge = middy<EdgeRequest, HttpResult>().use(httpEvent()).use(errorMapper(signed));
+  if (auth === 'admin') edge.use(adminAuth(() => deps.config().STAGGER_ADMIN_API_KEYS));
+  if (auth === 'metrics') edge.use(adminAuth(() => metricsKeys(deps.config())));
+  if (auth === 'admin' && deps.limits) edge.use(adminLimits(route));
   if (route.method !== '*') {
-    if (route.body) edge.use(bodyReader(route.auth === 'qstash' ? BODY_LIMITS.qstash : BODY_LIMITS.json));
-    if (route.auth === 'qstash') {
-      edge.use(qstashSignature(deps.verifier, () => internalUrl(deps.publicUrl(), route.path)));
-    }
+    if (route.body) edge.use(bodyReader(signed ? BODY_LIMITS.qstash : BODY_LIMITS.json));
+    const url = () => internalUrl(deps.config().STAGGER_PUBLIC_URL, route.path);
+    if (signed) edge.use(qstashSignature(deps.verifier, url));
     edge.use(routeInput(route));
   }
-  const handler = edge.handler(async (req, context) => {
-    const { event, requestId } = req;
-    const header = (name: string) => headerOf(event, name);
-    const result = await fn(req.input as RouteInput<R>, { event, context, requestId, header });
+  const handler = edge.handler(async ({ event, requestId, header, input }, context) => {
+    const result = await fn(input as RouteInput<R>, { event, requestId, header, context });
     if ('statusCode' in result) return result;
-    return result.status === 204 ? noContent() : json(result.status, result.body);
+    return result.status === 204
+      ? { statusCode: 204, headers: {}, body: '' }
+      : json(result.status, result.body);
   });
   return handler as unknown as LambdaHttpHandler;
 }

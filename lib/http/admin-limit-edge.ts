@@ -1,13 +1,11 @@
 // The edge's admin limits (before, after the key check): a caller over its budget gets 429 with Retry-After.
-import type { MiddlewareObj } from '@middy/core';
 import { RateLimitedError } from '../errors.js';
 import { logger } from '../log.js';
 import { runtime, type Runtime } from '../runtime.js';
 import { keysFor } from '../store/keys.js';
-import { AdminLimiter, adminLimitSettings, limitClassOf, sourceAddressOf } from './admin-limits.js';
+import { AdminLimiter, adminLimitSettings, limitClassOf } from './admin-limits.js';
 import { bearerToken } from './auth.js';
-import type { EdgeRequest } from './event.js';
-import type { HttpResult } from './response.js';
+import type { EdgeMiddleware } from './event.js';
 
 // One limiter per runtime (a Lambda instance), so its cache of blocked callers outlives a request.
 const limiters = new WeakMap<Runtime, AdminLimiter>();
@@ -23,14 +21,11 @@ function limiterOf(rt: Runtime): AdminLimiter {
 }
 
 /** before: throws RateLimitedError when the caller's key or address is over the route's budget. */
-export function adminLimits(route: {
-  operationId: string;
-  method: string;
-}): MiddlewareObj<EdgeRequest, HttpResult> {
+export function adminLimits(route: { operationId: string; method: string }): EdgeMiddleware {
   const cls = limitClassOf(route);
   return {
     before: async ({ event: { event } }) => {
-      const address = sourceAddressOf(event);
+      const address = event.requestContext?.http?.sourceIp ?? 'unknown';
       const key = bearerToken(event.headers) ?? '';
       const verdict = await limiterOf(runtime()).check(cls, { key, address });
       if (verdict.allowed) return;

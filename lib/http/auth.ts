@@ -1,9 +1,7 @@
 // The edge's admin key check (before): a Bearer key compared in constant time, before any other work of a route.
-import type { MiddlewareObj } from '@middy/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthError } from '../errors.js';
-import type { EdgeRequest } from './event.js';
-import type { HttpResult } from './response.js';
+import type { EdgeMiddleware } from './event.js';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -25,7 +23,7 @@ export function bearerToken(headers: Record<string, string | undefined> | undefi
 }
 
 /** before: 401 unless the request holds one of `keys()` (read per request: the keys come from the config). */
-export function adminAuth(keys: () => readonly string[]): MiddlewareObj<EdgeRequest, HttpResult> {
+export function adminAuth(keys: () => readonly string[]): EdgeMiddleware {
   return {
     before: (request) => {
       const token = bearerToken(request.event.event.headers);

@@ -1,9 +1,7 @@
 // The edge's one body reader (before): the body as text, base64 decoded, refused above the route kind's size limit.
-import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { PayloadTooLargeError } from '../errors.js';
-import type { EdgeRequest } from './event.js';
-import type { HttpResult } from './response.js';
+import type { EdgeMiddleware } from './event.js';
 
 /**
  * Largest body per route kind. `json` (admin and operator routes): far above any valid request, far below what
@@ -25,7 +23,7 @@ export function bodyText(event: APIGatewayProxyEventV2): string {
 }
 
 /** before: `request.event.text` set, or 413 when the body is larger than `maxBytes`. */
-export function bodyReader(maxBytes: number): MiddlewareObj<EdgeRequest, HttpResult> {
+export function bodyReader(maxBytes: number): EdgeMiddleware {
   return {
     before: (request) => {
       const text = bodyText(request.event.event);

@@ -1,5 +1,4 @@
 // The edge's one error mapper (onError): every error becomes {error:{code,message,requestId,details?}}; 4xx shown, the rest generic.
-import type { MiddlewareObj } from '@middy/core';
 import {
   AppError,
   MethodNotAllowedError,
@@ -8,7 +7,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { logger } from '../log.js';
-import type { EdgeRequest } from './event.js';
+import type { EdgeMiddleware } from './event.js';
 import { json, type HttpResult } from './response.js';
 
 /** QStash's documented opt-out of retries: this status with `Upstash-NonRetryable-Error: true`. */
@@ -35,20 +34,15 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
   return json(status, { error: { code, message: 'internal error', requestId } });
 }
 
-/**
- * onError: the error as a response. `signed`: a QStash delivery whose body is bad (invalid or too large) would
- * fail the same way on every retry, so it is answered 489, non-retryable.
- */
-export function errorMapper(signed: boolean): MiddlewareObj<EdgeRequest, HttpResult> {
+/** onError: the error as a response. `signed`: a bad body (invalid, too large) fails every retry alike: 489. */
+export function errorMapper(signed: boolean): EdgeMiddleware {
   return {
     onError: (request) => {
-      const err = request.error;
-      const result = errorResult(err, request.event.requestId);
-      if (signed && (err instanceof ValidationError || err instanceof PayloadTooLargeError)) {
-        result.statusCode = NON_RETRYABLE_STATUS;
-        result.headers = { ...result.headers, ...NON_RETRYABLE_HEADERS };
-      }
-      request.response = result;
+      const { error: err, event } = request;
+      const result = (request.response = errorResult(err, event.requestId));
+      if (!signed || !(err instanceof ValidationError || err instanceof PayloadTooLargeError)) return;
+      result.statusCode = NON_RETRYABLE_STATUS;
+      result.headers = { ...result.headers, ...NON_RETRYABLE_HEADERS };
     },
   };
 }

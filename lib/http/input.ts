@@ -1,12 +1,10 @@
 // The edge's zod validation (before): path, query and body parsed with the route's schemas; one 400 names every bad field.
-import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors.js';
 import { issuesOf } from '../validation.js';
 import { bodyText } from './body.js';
-import type { EdgeRequest } from './event.js';
-import type { HttpResult } from './response.js';
+import type { EdgeMiddleware, EdgeRequest } from './event.js';
 
 /** The schemas of a route (RouteSpec's input part); a route without `query` takes none. */
 export interface InputSchemas {
@@ -15,15 +13,7 @@ export interface InputSchemas {
   body?: z.ZodType;
 }
 
-function jsonOf(text: string): { value: unknown } | { issue: FieldIssue } {
-  // Only JSON's own whitespace makes an empty body: a lone \v or \f is not JSON (String.trim would drop them).
-  if (/^[ \t\n\r]*$/.test(text)) return { value: undefined };
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return { issue: { path: 'body', message: 'not valid JSON' } };
-  }
-}
+const NOT_JSON = Symbol('not JSON');
 
 /** Parses path, query and body with the route's schemas; one 400 names every bad field of all three. */
 export function parseRouteInput(
@@ -43,9 +33,14 @@ export function parseRouteInput(
   const query = parse(route.query ?? z.strictObject({}), event.queryStringParameters ?? {}, 'query');
   let body: unknown;
   if (route.body) {
-    const read = jsonOf(text);
-    if ('issue' in read) issues.push(read.issue);
-    else body = parse(route.body, read.value, 'body');
+    let value: unknown = NOT_JSON;
+    try {
+      // Only JSON's own whitespace makes an empty body: a lone \v or \f is not JSON (String.trim would drop them).
+      value = /^[ \t\n\r]*$/.test(text) ? undefined : (JSON.parse(text) as unknown);
+    } catch {
+      issues.push({ path: 'body', message: 'not valid JSON' });
+    }
+    if (value !== NOT_JSON) body = parse(route.body, value, 'body');
   } else if ((event.body ?? '') !== '') {
     issues.push({ path: 'body', message: 'this route takes no body' });
   }
@@ -54,7 +49,7 @@ export function parseRouteInput(
 }
 
 /** before: `request.event.input` parsed from the request (its body text read by the body middleware). */
-export function routeInput(route: InputSchemas): MiddlewareObj<EdgeRequest, HttpResult> {
+export function routeInput(route: InputSchemas): EdgeMiddleware {
   return {
     before: (request) => {
       const { event, text } = request.event;

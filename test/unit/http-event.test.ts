@@ -182,10 +182,12 @@ describe('an HTTP edge fed either event version', () => {
   } as const satisfies RouteSpec;
   // The deployment's keys without its Redis: this checks the edge, not the admin limits (admin-limits.test does).
   const deps: EdgeDeps = {
-    adminKeys: () => ['key-0123456789abcdef'],
-    metricsTokens: () => [],
+    config: () => ({
+      STAGGER_ADMIN_API_KEYS: ['key-0123456789abcdef'],
+      STAGGER_METRICS_TOKENS: [],
+      STAGGER_PUBLIC_URL: 'http://127.0.0.1:3000',
+    }),
     verifier: () => ({ verify: async () => false }),
-    publicUrl: () => 'http://127.0.0.1:3000',
     limits: false,
   };
   const handler = routeHandler(

@@ -15,15 +15,17 @@ const METRICS_TOKEN = 'metrics-token-0123456789';
 const PUBLIC_URL = 'https://stagger.example.com';
 
 const deps: EdgeDeps = {
-  adminKeys: () => [ADMIN_KEY],
-  metricsTokens: () => [METRICS_TOKEN],
+  config: () => ({
+    STAGGER_ADMIN_API_KEYS: [ADMIN_KEY],
+    STAGGER_METRICS_TOKENS: [METRICS_TOKEN],
+    STAGGER_PUBLIC_URL: PUBLIC_URL,
+  }),
   verifier: () =>
     new Receiver({
       currentSigningKey: TEST_KEYS.currentSigningKey,
       nextSigningKey: TEST_KEYS.nextSigningKey,
       devMode: false,
     }),
-  publicUrl: () => PUBLIC_URL,
   limits: false,
 };
 
