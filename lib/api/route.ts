@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import type { Config } from '../config.js';
 import { adminLimits } from '../http/admin-limit-edge.js';
 import { adminAuth } from '../http/auth.js';
 import { BODY_LIMITS, bodyReader } from '../http/body.js';
@@ -10,7 +11,6 @@ import { httpEvent, type ApiGatewayEvent, type EdgeRequest } from '../http/event
 import { routeInput } from '../http/input.js';
 import { qstashSignature, type SignatureVerifier } from '../http/qstash-signature.js';
 import { json, type HttpResult } from '../http/response.js';
-import type { Config } from '../config.js';
 import { runtime } from '../runtime.js';
 import { signingReceiver } from '../worker/deps.js';
 import { internalUrl } from '../worker/publish-job.js';
@@ -65,9 +65,11 @@ export type HttpRequest = Omit<EdgeRequest, 'text' | 'input'> & { readonly conte
 /** A spec, or the catch-all route (serverless.yml's `/{proxy+}`), which parses no input. */
 export type EdgeRoute = RouteSpec | typeof FALLBACK_ROUTE;
 
+type EdgeConfig = Pick<Config, 'STAGGER_ADMIN_API_KEYS' | 'STAGGER_METRICS_TOKENS' | 'STAGGER_PUBLIC_URL'>;
+
 /** What the edge reads from the deployment (tests pass their own); `limits`: the admin limits (Redis) apply. */
 export interface EdgeDeps {
-  config(): Pick<Config, 'STAGGER_ADMIN_API_KEYS' | 'STAGGER_METRICS_TOKENS' | 'STAGGER_PUBLIC_URL'>;
+  config(): EdgeConfig;
   verifier(): SignatureVerifier;
   limits: boolean;
 }
@@ -79,10 +81,7 @@ const deploymentEdge: EdgeDeps = {
 };
 
 /** The metrics route takes an admin key or a read-only metrics token. */
-const metricsKeys = (c: ReturnType<EdgeDeps['config']>) => [
-  ...c.STAGGER_ADMIN_API_KEYS,
-  ...c.STAGGER_METRICS_TOKENS,
-];
+const metricsKeys = (c: EdgeConfig) => [...c.STAGGER_ADMIN_API_KEYS, ...c.STAGGER_METRICS_TOKENS];
 
 export type LambdaHttpHandler = (event: ApiGatewayEvent, context: Context) => Promise<HttpResult>;
 
@@ -111,9 +110,8 @@ export function routeHandler<R extends EdgeRoute>(
   const handler = edge.handler(async ({ event, requestId, header, input }, context) => {
     const result = await fn(input as RouteInput<R>, { event, requestId, header, context });
     if ('statusCode' in result) return result;
-    return result.status === 204
-      ? { statusCode: 204, headers: {}, body: '' }
-      : json(result.status, result.body);
+    if (result.status === 204) return { statusCode: 204, headers: {}, body: '' };
+    return json(result.status, result.body);
   });
   return handler as unknown as LambdaHttpHandler;
 }
