@@ -1,15 +1,11 @@
 // The operator dashboard: the static page (public, no data) and GET /v1/overview, the one admin read it makes.
-import { parseRouteInput, routeHandler } from '../lib/api/route.js';
+import { routeHandler } from '../lib/api/route.js';
 import { readOverview } from '../lib/dashboard/overview.js';
 import { dashboardPage, pageResult } from '../lib/dashboard/page.js';
 import { OBSERVABILITY_ROUTES as R } from '../lib/dashboard/routes.js';
-import { httpHandler } from '../lib/http/handler.js';
 import { runtime } from '../lib/runtime.js';
 
-export const page = httpHandler({ auth: 'none' }, async (req) => {
-  parseRouteInput(R.dashboard, req.event);
-  return pageResult(dashboardPage());
-});
+export const page = routeHandler(R.dashboard, async () => pageResult(dashboardPage()));
 
 export const overview = routeHandler(R.overview, async ({ query }) => {
   const deps = { ...runtime().monitoring, now: Date.now() };

@@ -1,14 +1,12 @@
 // POST /internal/failures: QStash's failure callback after a job's last retry; the job becomes a dead letter.
+import { routeHandler } from '../lib/api/route.js';
+import { INTERNAL_ROUTES } from '../lib/api/routes.js';
 import { json } from '../lib/http/response.js';
 import { jobLoggerOf, logger } from '../lib/log.js';
-import { FailureCallback } from '../lib/dead-letters/dead-letter-store.js';
 import { dropQStashCopy, shouldDropQStashCopy } from '../lib/dead-letters/qstash-dlq.js';
-import { FAILURES_PATH } from '../lib/publishing/qstash-publisher.js';
 import { runtime } from '../lib/runtime.js';
-import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
-export const handler = signedHandler(FAILURES_PATH, async (req) => {
-  const callback = parseSignedJson(req.body, FailureCallback);
+export const handler = routeHandler(INTERNAL_ROUTES.failures, async ({ body: callback }, req) => {
   const rt = runtime();
   const { outcome, jobId } = await rt.deadLetters.recordFailure(callback);
   // Only after ours is stored; best-effort: a failed delete leaves QStash's copy, never loses the failure.

@@ -1,10 +1,11 @@
 // GET /health: 200 when Redis and QStash both answer, 503 naming the one that does not.
+import { routeHandler } from '../lib/api/route.js';
+import { PUBLIC_ROUTES } from '../lib/api/routes.js';
 import { checkHealth } from '../lib/health.js';
-import { httpHandler } from '../lib/http/handler.js';
 import { json } from '../lib/http/response.js';
 import { runtime } from '../lib/runtime.js';
 
-export const handler = httpHandler({ auth: 'none' }, async () => {
+export const handler = routeHandler(PUBLIC_ROUTES.health, async () => {
   const report = await checkHealth(runtime().healthProbes);
   const down = Object.entries(report.checks)
     .filter(([, c]) => c.status !== 'ok')

@@ -1,18 +1,11 @@
 // GET /metrics: Prometheus text for a scraper holding an admin key or a read-only metrics token. Thin: lib/metrics works.
-import { parseRouteInput } from '../lib/api/route.js';
+import { routeHandler } from '../lib/api/route.js';
 import { OBSERVABILITY_ROUTES as R } from '../lib/dashboard/routes.js';
-import { httpHandler } from '../lib/http/handler.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../lib/metrics/prometheus.js';
 import { scrapeMetrics } from '../lib/metrics/scrape.js';
 import { runtime } from '../lib/runtime.js';
 
-const metricsKeys = () => {
-  const { config } = runtime();
-  return [...config.STAGGER_ADMIN_API_KEYS, ...config.STAGGER_METRICS_TOKENS];
-};
-
-export const handler = httpHandler({ auth: 'admin', adminKeys: metricsKeys }, async (req) => {
-  parseRouteInput(R.metrics, req.event);
+export const handler = routeHandler(R.metrics, async () => {
   const { redis, keys, catalog, guardMs } = runtime().monitoring;
   const text = await scrapeMetrics(redis, keys, catalog, guardMs, Date.now());
   return {

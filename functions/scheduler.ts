@@ -1,17 +1,16 @@
 // Scheduler functions: the minute tick, run-now and status for operators, and the signed continuation. Thin: lib/scheduler works.
 import type { Context } from 'aws-lambda';
 import { routeHandler } from '../lib/api/route.js';
+import { INTERNAL_ROUTES } from '../lib/api/routes.js';
 import { ConflictError, ValidationError } from '../lib/errors.js';
 import { json } from '../lib/http/response.js';
 import { logger } from '../lib/log.js';
 import { runtime } from '../lib/runtime.js';
 import { continueSlot as continueOwnedSlot } from '../lib/scheduler/continue-slot.js';
-import { CONTINUE_PATH, ContinuationMessage } from '../lib/scheduler/continuation.js';
 import { SCHEDULER_ROUTES as R } from '../lib/scheduler/routes.js';
 import { clockFrom, type SchedulerDeps } from '../lib/scheduler/deps.js';
 import { readStatus } from '../lib/scheduler/status.js';
 import { runTick } from '../lib/scheduler/tick.js';
-import { parseSignedJson, signedHandler } from '../lib/worker/qstash-edge.js';
 
 const holderOf = (context: Context) => `${context.functionName}/${context.awsRequestId}`;
 
@@ -58,10 +57,12 @@ export const status = routeHandler(R.schedulerStatus, async () => ({
 }));
 
 /** QStash delivery of a hand-over: signature first (401), then the body (4xx, not retried), then the work. */
-export const continueSlot = signedHandler(CONTINUE_PATH, async (req) => {
-  const message = parseSignedJson(req.body, ContinuationMessage);
-  const summary = await continueOwnedSlot(depsFor(req.requestId), message, {
-    timeLeft: () => req.context.getRemainingTimeInMillis(),
-  });
-  return json(200, summary);
-});
+export const continueSlot = routeHandler(
+  INTERNAL_ROUTES.schedulerContinue,
+  async ({ body: message }, req) => {
+    const summary = await continueOwnedSlot(depsFor(req.requestId), message, {
+      timeLeft: () => req.context.getRemainingTimeInMillis(),
+    });
+    return json(200, summary);
+  },
+);

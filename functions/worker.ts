@@ -1,12 +1,11 @@
 // POST /internal/jobs: QStash delivers one job; signature first, then the job runs once under the rate limits.
-import { JobMessage } from '../lib/domain/job.js';
-import { JOBS_PATH } from '../lib/publishing/qstash-publisher.js';
+import { routeHandler } from '../lib/api/route.js';
+import { INTERNAL_ROUTES } from '../lib/api/routes.js';
 import { runtime } from '../lib/runtime.js';
-import { parseSignedJson, signedHandler, verdictResult } from '../lib/worker/qstash-edge.js';
+import { verdictResult } from '../lib/worker/qstash-edge.js';
 import { runDelivery } from '../lib/worker/run-delivery.js';
 
-export const handler = signedHandler(JOBS_PATH, async (req) => {
-  const message = parseSignedJson(req.body, JobMessage);
+export const handler = routeHandler(INTERNAL_ROUTES.worker, async ({ body: message }, req) => {
   const retried = Number(req.header('upstash-retried') ?? '0');
   const verdict = await runDelivery(runtime().delivery, {
     message,

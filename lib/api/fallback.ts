@@ -6,6 +6,7 @@ export const FALLBACK_ROUTE = {
   method: '*',
   path: '/{proxy+}',
   handler: 'functions/fallback.handler',
+  auth: 'none',
 } as const;
 
 /** Methods of the routes whose path template matches `path`, sorted; empty when no route has this path. */

@@ -1,12 +1,19 @@
-// Route specs (method, path, zod schemas, responses) shared by the handlers that parse with them and the OpenAPI document.
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
-import { PayloadTooLargeError, ValidationError, type FieldIssue } from '../errors.js';
-import { enforceAdminLimits } from '../http/admin-limit-edge.js';
-import { httpHandler, type HttpRequest } from '../http/handler.js';
-import { json, noContent, type HttpResult } from '../http/response.js';
+// Route specs (method, path, zod schemas, responses) and the one handler factory that builds every HTTP function's edge from them.
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { Config } from '../config.js';
+import { adminLimits } from '../http/admin-limit-edge.js';
+import { adminAuth } from '../http/auth.js';
+import { BODY_LIMITS, bodyReader } from '../http/body.js';
+import { errorMapper } from '../http/errors.js';
+import { httpEvent, type ApiGatewayEvent, type EdgeRequest } from '../http/event.js';
+import { routeInput } from '../http/input.js';
+import { qstashSignature, type SignatureVerifier } from '../http/qstash-signature.js';
+import { json, type HttpResult } from '../http/response.js';
 import { runtime } from '../runtime.js';
-import { issuesOf } from '../validation.js';
+import { internalUrl } from '../publishing/qstash-publisher.js';
+import type { FALLBACK_ROUTE } from './fallback.js';
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -27,7 +34,7 @@ export interface RouteSpec {
   summary: string;
   tag: string;
   /**
-   * `qstash`: a QStash-signed delivery (handled by the worker's signed edge, documented here).
+   * `qstash`: a QStash-signed delivery (signature on the raw body and our own URL; a bad body is a 489).
    * `metrics`: an admin key or a read-only metrics token (STAGGER_METRICS_TOKENS).
    */
   auth: 'admin' | 'none' | 'qstash' | 'metrics';
@@ -40,84 +47,70 @@ export interface RouteSpec {
   errors?: readonly number[];
 }
 
-/** Largest admin request body: far above any valid one, far below what would cost memory. */
-export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
-
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
-export interface RouteInput<R extends RouteSpec> {
-  path: Out<R['pathParams']>;
-  query: Out<R['query']>;
-  body: Out<R['body']>;
+export interface RouteInput<R extends EdgeRoute> {
+  path: R extends RouteSpec ? Out<R['pathParams']> : undefined;
+  query: R extends RouteSpec ? Out<R['query']> : undefined;
+  body: R extends RouteSpec ? Out<R['body']> : undefined;
 }
 
-/** What a handler returns: a status and a JSON body (none for 204). */
-export interface RouteResult {
-  status: number;
-  body?: unknown;
+/** What a handler returns: a status and a JSON body (none for 204), or a whole result (a page, Prometheus text). */
+export type RouteResult = { status: number; body?: unknown } | HttpResult;
+
+/** What a handler gets beside its input: the normalised event, request id, header lookup and Lambda context. */
+export type HttpRequest = Omit<EdgeRequest, 'text' | 'input'> & { readonly context: Context };
+
+/** A spec, or the catch-all route (serverless.yml's `/{proxy+}`), which parses no input. */
+export type EdgeRoute = RouteSpec | typeof FALLBACK_ROUTE;
+
+type EdgeConfig = Pick<Config, 'STAGGER_ADMIN_API_KEYS' | 'STAGGER_METRICS_TOKENS' | 'STAGGER_PUBLIC_URL'>;
+
+/** What the edge reads from the deployment (tests pass their own); `limits`: the admin limits (Redis) apply. */
+export interface EdgeDeps {
+  config(): EdgeConfig;
+  verifier(): SignatureVerifier;
+  limits: boolean;
 }
+
+const deploymentEdge: EdgeDeps = {
+  config: () => runtime().config,
+  verifier: () => runtime().receiver,
+  limits: true,
+};
+
+/** The metrics route takes an admin key or a read-only metrics token. */
+const metricsKeys = (c: EdgeConfig) => [...c.STAGGER_ADMIN_API_KEYS, ...c.STAGGER_METRICS_TOKENS];
+
+export type LambdaHttpHandler = (event: ApiGatewayEvent, context: Context) => Promise<HttpResult>;
 
 /**
- * The body as text. API Gateway always sends a string; serverless-offline hands a falsy JSON body (`false`, `0`)
- * over parsed, and `null` or `""` as no body at all (with the request's content-length still set).
+ * The Lambda handler of a route: the request id and one error shape around everything; then by the route's auth
+ * an admin key (plus the admin limits) or a QStash signature; then the body under its kind's limit, the inputs
+ * parsed with the route's schemas, `fn`, and its result as JSON.
  */
-function bodyText(event: APIGatewayProxyEventV2): string {
-  const raw = event.body as unknown;
-  if (typeof raw === 'string')
-    return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (raw !== undefined && raw !== null) return JSON.stringify(raw);
-  return Number(event.headers?.['content-length'] ?? 0) > 0 ? 'null' : '';
-}
-
-function readBody(event: APIGatewayProxyEventV2): { value: unknown } | { issue: FieldIssue } {
-  const text = bodyText(event);
-  if (Buffer.byteLength(text, 'utf8') > MAX_ADMIN_BODY_BYTES) {
-    throw new PayloadTooLargeError(`body larger than ${MAX_ADMIN_BODY_BYTES} bytes`);
-  }
-  // Only JSON's own whitespace makes an empty body: a lone \v or \f is not JSON (String.trim would drop them).
-  if (/^[ \t\n\r]*$/.test(text)) return { value: undefined };
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return { issue: { path: 'body', message: 'not valid JSON' } };
-  }
-}
-
-/** Parses path, query and body with the route's schemas; one 400 names every bad field of all three. */
-export function parseRouteInput<R extends RouteSpec>(route: R, event: APIGatewayProxyEventV2): RouteInput<R> {
-  const issues: FieldIssue[] = [];
-  const parse = (schema: z.ZodType | undefined, value: unknown, root: string): unknown => {
-    if (!schema) return undefined;
-    const result = schema.safeParse(value);
-    if (result.success) return result.data;
-    issues.push(...issuesOf(result.error, root));
-    return undefined;
-  };
-  const path = parse(route.pathParams, event.pathParameters ?? {}, 'path');
-  const query = parse(route.query ?? z.strictObject({}), event.queryStringParameters ?? {}, 'query');
-  let body: unknown;
-  if (route.body) {
-    const read = readBody(event);
-    if ('issue' in read) issues.push(read.issue);
-    else body = parse(route.body, read.value, 'body');
-  } else if ((event.body ?? '') !== '') {
-    issues.push({ path: 'body', message: 'this route takes no body' });
-  }
-  if (issues.length > 0) throw new ValidationError(issues);
-  return { path, query, body } as RouteInput<R>;
-}
-
-/** A Lambda handler for a route: auth first, then input parsing, then `fn`, then the result as JSON. */
-export function routeHandler<R extends RouteSpec & { auth: 'admin' | 'none' }>(
+export function routeHandler<R extends EdgeRoute>(
   route: R,
   fn: (input: RouteInput<R>, req: HttpRequest) => Promise<RouteResult>,
-) {
-  return httpHandler(
-    { auth: route.auth, adminKeys: () => runtime().config.STAGGER_ADMIN_API_KEYS },
-    async (req): Promise<HttpResult> => {
-      if (route.auth === 'admin') await enforceAdminLimits(route, req.event);
-      const result = await fn(parseRouteInput(route, req.event), req);
-      return result.status === 204 ? noContent() : json(result.status, result.body);
-    },
-  );
+  deps: EdgeDeps = deploymentEdge,
+): LambdaHttpHandler {
+  const { auth } = route;
+  const signed = auth === 'qstash';
+  const edge = middy<EdgeRequest, HttpResult>().use(httpEvent()).use(errorMapper(signed));
+  if (auth === 'admin') edge.use(adminAuth(() => deps.config().STAGGER_ADMIN_API_KEYS));
+  if (auth === 'metrics') edge.use(adminAuth(() => metricsKeys(deps.config())));
+  if (auth === 'admin' && deps.limits) edge.use(adminLimits(route));
+  if (route.method !== '*') {
+    if (route.body) edge.use(bodyReader(signed ? BODY_LIMITS.qstash : BODY_LIMITS.json));
+    const url = () => internalUrl(deps.config().STAGGER_PUBLIC_URL, route.path);
+    if (signed) edge.use(qstashSignature(deps.verifier, url));
+    edge.use(routeInput(route));
+  }
+  const handler = edge.handler(async ({ event, requestId, header, input }, context) => {
+    const result = await fn(input as RouteInput<R>, { event, requestId, header, context });
+    if ('statusCode' in result) return result;
+    if (result.status === 204) return { statusCode: 204, headers: {}, body: '' };
+    return json(result.status, result.body);
+  });
+  return handler as unknown as LambdaHttpHandler;
 }

@@ -20,6 +20,8 @@ export const PUBLIC_ROUTES = {
     handler: 'functions/health.handler',
     tag: 'operations',
     summary: 'Reachability of Redis and QStash',
+    // Monitors may add query parameters (cache busters): taken and ignored, as they always were.
+    query: z.looseObject({}),
     responses: {
       200: {
         description: 'Both answer',

@@ -30,12 +30,6 @@ export const ADMIN_LIMIT_DEFAULTS = {
   STAGGER_ADMIN_LIMIT_RUN_NOW: '30/1m',
 } as const;
 
-const ENV_OF: Record<AdminLimitClass, keyof typeof ADMIN_LIMIT_DEFAULTS> = {
-  reads: 'STAGGER_ADMIN_LIMIT_READS',
-  writes: 'STAGGER_ADMIN_LIMIT_WRITES',
-  runNow: 'STAGGER_ADMIN_LIMIT_RUN_NOW',
-};
-
 const BudgetText = z.string().transform((text, ctx): Budget => {
   const match = /^(\d{1,7})\/(\w+)$/.exec(text.trim());
   const windowMs = match ? parseDuration(match[2] ?? '') : undefined;
@@ -73,9 +67,9 @@ export function adminLimitSettings(
   return {
     enabled: e.STAGGER_ADMIN_LIMITS === 'on',
     budgets: {
-      reads: e[ENV_OF.reads],
-      writes: e[ENV_OF.writes],
-      runNow: e[ENV_OF.runNow],
+      reads: e.STAGGER_ADMIN_LIMIT_READS,
+      writes: e.STAGGER_ADMIN_LIMIT_WRITES,
+      runNow: e.STAGGER_ADMIN_LIMIT_RUN_NOW,
     },
   };
 }
@@ -153,12 +147,4 @@ export class AdminLimiter {
 
 function keyDigest(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 24);
-}
-
-/** Source address of an API Gateway event, v2 (HTTP API) or v1 (REST API) shaped. */
-export function sourceAddressOf(event: {
-  requestContext?: { http?: { sourceIp?: string }; identity?: { sourceIp?: string } };
-}): string {
-  const ctx = event.requestContext;
-  return ctx?.http?.sourceIp ?? ctx?.identity?.sourceIp ?? 'unknown';
 }

@@ -1,5 +1,8 @@
-// One event shape for every HTTP edge: a REST API (v1) or HTTP API (v2) proxy event, normalised to v2.
+// The edge's first middleware: a REST API (v1) or HTTP API (v2) proxy event becomes the one request shape, with a request id.
+import type { MiddlewareObj } from '@middy/core';
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { HttpResult } from './response.js';
 
 /** What API Gateway hands a function: REST API (`http` events) or HTTP API (`httpApi` events). */
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
@@ -8,48 +11,28 @@ function isV1(event: ApiGatewayEvent): event is APIGatewayProxyEvent {
   return (event as APIGatewayProxyEvent).httpMethod !== undefined;
 }
 
-/** Header names lower-cased; repeated values joined with commas, as HTTP API does. */
-function lowerHeaders(
+/** Single and multi-value maps as one; repeated values joined with commas, as HTTP API does. */
+function joined(
   single: Record<string, string | undefined> | null | undefined,
   multi: Record<string, string[] | undefined> | null | undefined,
+  name: (n: string) => string = (n) => n,
+  value: (v: string) => string = (v) => v,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(single ?? {})) {
-    if (value !== undefined) out[name.toLowerCase()] = value;
-  }
-  for (const [name, values] of Object.entries(multi ?? {})) {
-    if (values && values.length > 0) out[name.toLowerCase()] = values.join(',');
-  }
+  for (const [n, v] of Object.entries(single ?? {})) if (v !== undefined) out[name(n)] = value(v);
+  for (const [n, values] of Object.entries(multi ?? {})) if (values?.length) out[name(n)] = values.join(',');
   return out;
 }
 
-function joinedQuery(
-  single: Record<string, string | undefined> | null | undefined,
-  multi: Record<string, string[] | undefined> | null | undefined,
-): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(single ?? {})) if (value !== undefined) out[name] = value;
-  for (const [name, values] of Object.entries(multi ?? {}))
-    if (values && values.length > 0) out[name] = values.join(',');
-  return Object.keys(out).length > 0 ? out : undefined;
-}
+const lower = (n: string) => n.toLowerCase();
 
 /** REST APIs pass path parameters as they appear in the URL (`a%3Ab`); HTTP APIs decode them (`a:b`). */
-function decodedParams(
-  params: Record<string, string | undefined> | null,
-): Record<string, string> | undefined {
-  if (!params) return undefined;
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(params)) {
-    if (value === undefined) continue;
-    try {
-      out[name] = decodeURIComponent(value);
-    } catch {
-      // Malformed escapes stay as they are; the route's schema refuses them.
-      out[name] = value;
-    }
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value; // malformed escapes stay as they are; the route's schema refuses them
   }
-  return out;
 }
 
 /**
@@ -58,10 +41,11 @@ function decodedParams(
  * header names lower-cased (HTTP API already does; tests and other callers may not).
  */
 export function toHttpApiEvent(event: ApiGatewayEvent): APIGatewayProxyEventV2 {
-  if (!isV1(event)) return { ...event, headers: lowerHeaders(event.headers, undefined) };
-  const query = joinedQuery(event.queryStringParameters, event.multiValueQueryStringParameters);
+  if (!isV1(event)) return { ...event, headers: joined(event.headers, undefined, lower) };
+  const joinedQuery = joined(event.queryStringParameters, event.multiValueQueryStringParameters);
+  const query = Object.keys(joinedQuery).length > 0 ? joinedQuery : undefined;
   const ctx = event.requestContext;
-  const headers = lowerHeaders(event.headers, event.multiValueHeaders);
+  const headers = joined(event.headers, event.multiValueHeaders, lower);
   return {
     version: '2.0',
     routeKey: `${event.httpMethod} ${event.resource}`,
@@ -69,7 +53,9 @@ export function toHttpApiEvent(event: ApiGatewayEvent): APIGatewayProxyEventV2 {
     rawQueryString: query ? new URLSearchParams(query).toString() : '',
     headers,
     ...(query ? { queryStringParameters: query } : {}),
-    ...(event.pathParameters ? { pathParameters: decodedParams(event.pathParameters) } : {}),
+    ...(event.pathParameters
+      ? { pathParameters: joined(event.pathParameters, null, (n) => n, decoded) }
+      : {}),
     ...(event.body !== null && event.body !== undefined ? { body: event.body } : {}),
     isBase64Encoded: event.isBase64Encoded ?? false,
     requestContext: {
@@ -91,5 +77,44 @@ export function toHttpApiEvent(event: ApiGatewayEvent): APIGatewayProxyEventV2 {
       timeEpoch: ctx?.requestTimeEpoch ?? 0,
     },
     stageVariables: (event.stageVariables ?? undefined) as Record<string, string> | undefined,
+  };
+}
+
+/** A middleware of the edge: every one after httpEvent, and the handler, sees an EdgeRequest as the event. */
+export type EdgeMiddleware = MiddlewareObj<EdgeRequest, HttpResult>;
+
+export interface EdgeRequest {
+  readonly event: APIGatewayProxyEventV2;
+  readonly requestId: string;
+  /** The one header lookup, by name in any case (toHttpApiEvent lower-cased the names once). */
+  header(name: string): string | undefined;
+  /** The body as text (base64 decoded); set by the body middleware of routes that take one. */
+  text: string;
+  /** Path, query and body as the route's schemas parsed them; set by the input middleware. */
+  input: { path?: unknown; query?: unknown; body?: unknown };
+}
+
+/** serverless-offline's HTTP API events carry this fixed placeholder as every request's id. */
+const PLACEHOLDER_REQUEST_ID = /^offlineContext_/;
+
+/** API Gateway's request id, or a fresh one where there is none (or only serverless-offline's placeholder). */
+export function requestIdOf(event: APIGatewayProxyEventV2 | undefined): string {
+  const id = event?.requestContext?.requestId;
+  return id && !PLACEHOLDER_REQUEST_ID.test(id) ? id : randomUUID();
+}
+
+/** before: the Lambda event becomes an EdgeRequest; after and onError: `x-request-id` on every response. */
+export function httpEvent(): EdgeMiddleware {
+  const withId = ({ event, response }: { event: EdgeRequest; response: HttpResult | null | undefined }) => {
+    if (response) response.headers = { ...response.headers, 'x-request-id': event.requestId };
+  };
+  return {
+    before: (request) => {
+      const event = toHttpApiEvent(request.event as unknown as ApiGatewayEvent);
+      const header = (name: string) => event.headers?.[name.toLowerCase()];
+      request.event = { event, requestId: requestIdOf(event), header, text: '', input: {} };
+    },
+    after: withId,
+    onError: withId,
   };
 }

@@ -10,7 +10,3 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
     body: JSON.stringify(body),
   };
 }
-
-export function noContent(): HttpResult {
-  return { statusCode: 204, headers: {}, body: '' };
-}

@@ -6,7 +6,7 @@ import { KNOWN_ZONES, TimeZone } from '../../lib/admin/schemas.js';
 import { ADMIN_ROUTES } from '../../lib/admin/routes.js';
 import { allowedMethods } from '../../lib/api/fallback.js';
 import { buildOpenApi } from '../../lib/api/openapi.js';
-import { parseRouteInput } from '../../lib/api/route.js';
+import { parseRouteInput } from '../../lib/http/input.js';
 import { ALL_ROUTES } from '../../lib/api/routes.js';
 import { JobId, parseJobId } from '../../lib/domain/ids.js';
 import type { ValidationError } from '../../lib/errors.js';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import { ConfigError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { bearerToken, keyMatches } from '../../lib/http/auth.js';
-import { errorResult, requestIdOf } from '../../lib/http/handler.js';
+import { errorResult } from '../../lib/http/errors.js';
+import { requestIdOf } from '../../lib/http/event.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 describe('admin key check', () => {

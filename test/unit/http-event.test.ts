@@ -2,9 +2,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { routeHandler, type EdgeDeps, type RouteSpec } from '../../lib/api/route.js';
 import { toHttpApiEvent } from '../../lib/http/event.js';
-import { httpHandler, parseBody, parsePath, parseQuery } from '../../lib/http/handler.js';
-import { json } from '../../lib/http/response.js';
 
 // A REST API proxy event as API Gateway sends it for PUT /localstack/v1/users/alice?dryRun=1&tag=a&tag=b.
 const v1: APIGatewayProxyEvent = {
@@ -168,12 +167,37 @@ describe('toHttpApiEvent', () => {
 });
 
 describe('an HTTP edge fed either event version', () => {
-  const handler = httpHandler({ auth: 'admin', adminKeys: () => ['key-0123456789abcdef'] }, async (req) => {
-    const path = parsePath(req.event, z.object({ userId: z.string() }));
-    const query = parseQuery(req.event, z.object({ dryRun: z.string(), tag: z.string() }));
-    const body = parseBody(req.event, z.object({ zone: z.string() }));
-    return json(200, { path, query, body, requestId: req.requestId });
-  });
+  const route = {
+    operationId: 'putUser',
+    method: 'PUT',
+    path: '/v1/users/{userId}',
+    handler: 'functions/admin/users.put',
+    summary: 'a route of the edge under test',
+    tag: 'test',
+    auth: 'admin',
+    pathParams: z.object({ userId: z.string() }),
+    query: z.object({ dryRun: z.string(), tag: z.string() }),
+    body: z.object({ zone: z.string() }),
+    responses: { 200: { description: 'echo' } },
+  } as const satisfies RouteSpec;
+  // The deployment's keys without its Redis: this checks the edge, not the admin limits (admin-limits.test does).
+  const deps: EdgeDeps = {
+    config: () => ({
+      STAGGER_ADMIN_API_KEYS: ['key-0123456789abcdef'],
+      STAGGER_METRICS_TOKENS: [],
+      STAGGER_PUBLIC_URL: 'http://127.0.0.1:3000',
+    }),
+    verifier: () => ({ verify: async () => false }),
+    limits: false,
+  };
+  const handler = routeHandler(
+    route,
+    async ({ path, query, body }, req) => ({
+      status: 200,
+      body: { path, query, body, requestId: req.requestId },
+    }),
+    deps,
+  );
 
   it('authenticates, parses and answers the same for v1 and v2', async () => {
     const a = await handler(v1, fakeContext);
