@@ -9,10 +9,12 @@ import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript } from '../store/lua/script.js';
 import { sortableId } from '../util/sortable-id.js';
 import { JOB_POLICY, truncateError } from './job-store.js';
-import { deadLetterJob } from './lua/deadLetterJob-5.js';
-import { deleteDeadLetter } from './lua/deleteDeadLetter-2.js';
-import { replayDeadLetter } from './lua/replayDeadLetter-3.js';
-import { restoreDeadLetter } from './lua/restoreDeadLetter-3.js';
+import {
+  deadLetterJob,
+  deleteDeadLetter,
+  replayDeadLetter,
+  restoreDeadLetter,
+} from './lua/scripts.generated.js';
 import type { JobPublisher } from './publish-job.js';
 
 /** How long a replayed dead letter's record is kept for inspection. */

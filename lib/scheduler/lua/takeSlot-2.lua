@@ -1,10 +1,6 @@
-// Lua: hand a fanning slot to the continuation its owner published, under a fresh fence.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Hand a fanning slot to the continuation its owner published, under a fresh fence.
 
-export const takeSlot = defineScript(
-  'takeSlot',
-  2,
-  `--[[
   Only the continuation carrying the slot's current fence may continue it: a duplicate delivery,
   or a continuation whose owner was taken over meanwhile, finds another fence and stops. The new
   owner gets the next number of the shared fence counter, so the previous owner's writes are refused.
@@ -35,5 +31,3 @@ local values = redis.call('HMGET', KEYS[1], unpack(FIELDS))
 local out = {}
 for i, name in ipairs(FIELDS) do out[name] = values[i] or '' end
 return cjson.encode({ code = 1, slot = out })
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: checkpoint a slot's fan-out under its fence and read the next page of user ids, in one round trip.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Checkpoint a slot's fan-out under its fence and read the next page of user ids, in one round trip.
 
-export const advanceSlot = defineScript(
-  'advanceSlot',
-  4,
-  `--[[
   Written after a page is published, so a crash between publish and checkpoint re-publishes at most
   that page (harmless: job ids are QStash deduplication ids). Only the slot's owner may write:
   a caller whose fence is not the slot's (an older holder after a take-over) is refused.
@@ -59,5 +55,3 @@ redis.call('ZREM', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('HINCRBY', KEYS[4], '_sched:done', 1)
 return cjson.encode({ code = 2 })
-`,
-);

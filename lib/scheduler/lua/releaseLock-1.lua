@@ -1,10 +1,6 @@
-// Lua: release the scheduler lock, only for the owner that holds it (compare-and-delete).
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Release the scheduler lock, only for the owner that holds it (compare-and-delete).
 
-export const releaseLock = defineScript(
-  'releaseLock',
-  1,
-  `--[[
   Input:
     KEYS[1] scheduler lock (string: owner token)
 
@@ -15,5 +11,3 @@ export const releaseLock = defineScript(
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
-`,
-);

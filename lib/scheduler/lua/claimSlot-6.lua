@@ -1,10 +1,6 @@
-// Lua: claim a (task, zone group, period) slot for fan-out exactly once, or take over one its owner abandoned.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Claim a (task, zone group, period) slot for fan-out exactly once, or take over one its owner abandoned.
 
-export const claimSlot = defineScript(
-  'claimSlot',
-  6,
-  `--[[
   A new slot is created only if no slot hash exists and its period is due later than the last
   period claimed for the (task, zone group): a period older than the last claimed never runs again.
   A slot still 'fanning' is taken over (resumed from its checkpoint) by a caller with a newer fence
@@ -84,5 +80,3 @@ if total > 0 then
   redis.call('PEXPIRE', KEYS[5], ARGV[13])
 end
 return cjson.encode({ code = 1, slot = slotFields() })
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: take the scheduler lock if it is free and hand the new holder the next fencing number.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Take the scheduler lock if it is free and hand the new holder the next fencing number.
 
-export const acquireLock = defineScript(
-  'acquireLock',
-  3,
-  `--[[
   Input:
     KEYS[1] scheduler lock (string: owner token, PX)
     KEYS[2] fence counter (every grant and every slot hand-over takes the next number)
@@ -22,5 +18,3 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 e
 local fence = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], 'holder', ARGV[3], 'holderFence', fence, 'lockedAt', ARGV[4])
 return fence
-`,
-);

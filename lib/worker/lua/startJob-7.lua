@@ -1,20 +1,14 @@
-// Lua: one delivery's start — idempotency claim, eligibility and exact sliding-log rate admission, atomically.
-import { LATENESS_BOUNDS_MS, LUA_BUCKET_LABEL, luaBounds } from '../../metrics/buckets.js';
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  One delivery's start — idempotency claim, eligibility and exact sliding-log rate admission, atomically.
 
-/**
- * Takes 7 fixed keys, then one rate-limit log per limit (variadic: run it with runVariadicScript).
- * Rate limits are sliding logs: a zset of admission times per limit. A job is admitted only when
- * every log holds fewer than `limit` entries younger than `window + guard`, and is then written
- * to all of them, so no window of that length ever holds more than `limit` admissions. Nothing is
- * consumed from any limit when one of them refuses. A refused job gets the next free deferral slot
- * of the limit that refused it: slots are `(window + guard) / limit` apart, so a burst of deferred
- * jobs comes back at the rate the limit allows instead of all at once (and mostly runs then).
- */
-export const startJob = defineScript(
-  'startJob',
-  7,
-  `--[[
+  Takes 7 fixed keys, then one rate-limit log per limit (variadic: the header's `KEYS[8..]`).
+  Rate limits are sliding logs: a zset of admission times per limit. A job is admitted only when
+  every log holds fewer than `limit` entries younger than `window + guard`, and is then written
+  to all of them, so no window of that length ever holds more than `limit` admissions. Nothing is
+  consumed from any limit when one of them refuses. A refused job gets the next free deferral slot
+  of the limit that refused it: slots are `(window + guard) / limit` apart, so a burst of deferred
+  jobs comes back at the rate the limit allows instead of all at once (and mostly runs then).
+
   Input:
     KEYS[1]  job hash
     KEYS[2]  user hash (enabled: 1 | 0)
@@ -59,8 +53,8 @@ local jobId, taskId = ARGV[2], ARGV[3]
 local leaseMs, skip, retention, guard = tonumber(ARGV[8]), ARGV[9], ARGV[10], tonumber(ARGV[11])
 local statsBucket = tonumber(ARGV[13])
 local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 8, 15
-local LATENESS_BOUNDS = ${luaBounds(LATENESS_BOUNDS_MS)}
-${LUA_BUCKET_LABEL}
+local LATENESS_BOUNDS = { 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000 } -- lib/metrics/buckets.ts LATENESS_BOUNDS_MS (a test compares)
+--- @include "bucketLabel"
 local function periodStat(field, n)
   if statsBucket <= 0 then return end
   redis.call('HINCRBY', KEYS[7], field, n)
@@ -166,5 +160,3 @@ if redis.call('HSETNX', job, 'firstStartedAt', ARGV[1]) == 1 then
   end
 end
 return cjson.encode({ r = 'claimed', attempt = attempt, params = params, admittedAt = at })
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: take a dead letter out of the list and reset its job so the replayed message can run.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Take a dead letter out of the list and reset its job so the replayed message can run.
 
-export const replayDeadLetter = defineScript(
-  'replayDeadLetter',
-  3,
-  `--[[
   The job is reset before the message is published: a replay delivered at once must not find
   the job still dead. If publishing fails, restoreDeadLetter puts both back.
 
@@ -28,5 +24,3 @@ redis.call('HINCRBY', KEYS[3], 'replays', 1)
 redis.call('HDEL', KEYS[3], 'leaseUntil', 'deadAt')
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return message
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: one user with its enabled task types and their params, read in one round trip.
-import { defineScript } from './script.js';
+--[[
+  One user with its enabled task types and their params, read in one round trip.
 
-export const readUser = defineScript(
-  'readUser',
-  2,
-  `--[[
   Input:
     KEYS[1] user hash
     KEYS[2] user's tasks hash (taskId -> params JSON)
@@ -22,5 +18,3 @@ return cjson.encode({
   zone = f[1], enabled = f[2] == '1', labels = f[3],
   createdAt = tonumber(f[4]), updatedAt = tonumber(f[5]), tasks = tasks,
 })
-`,
-);

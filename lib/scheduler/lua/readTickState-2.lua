@@ -1,10 +1,6 @@
-// Lua: everything a tick reads before planning, in one command however many task types the catalog has.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Everything a tick reads before planning, in one command however many task types the catalog has.
 
-export const readTickState = defineScript(
-  'readTickState',
-  2,
-  `--[[
   A tick runs every minute: read one by one, the zone groups of a 300-type catalog would cost ~300
   commands a minute (~13M a month) even when nothing is due. One read-only script costs one.
 
@@ -24,5 +20,4 @@ return cjson.encode({
   paused = redis.call('SMEMBERS', KEYS[1]),
   active = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1),
   zones = zones,
-})`,
-);
+})

@@ -1,10 +1,6 @@
-// Lua: enable (or re-parameterise) a task type for a user and index the user, atomically and idempotently.
-import { INDEX_HELPERS, defineScript } from './script.js';
+--[[
+  Enable (or re-parameterise) a task type for a user and index the user, atomically and idempotently.
 
-export const enableTask = defineScript(
-  'enableTask',
-  4,
-  `--[[
   Enables a task type for a user with its params. An active user is added to the task's index
   in the zone group its policy gives (the user's zone, or '_' for fixed-zone tasks); a policy
   change since the last enable moves the entry. Same params and policy again: nothing written.
@@ -25,7 +21,7 @@ export const enableTask = defineScript(
   Output:
     1 enabled, 2 params or policy updated, 0 unchanged; -1 no such user, -3 task type paused
 ]]
-${INDEX_HELPERS}
+--- @include "indexHelpers"
 local userId, taskId, params, policy, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local user = redis.call('HMGET', KEYS[1], 'zone', 'enabled')
 if not user[1] then return -1 end
@@ -47,5 +43,3 @@ if user[2] == '1' then
 end
 if oldParams then return 2 end
 return 1
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: create or update a user; a zone change or (en|dis)abling moves the user's index entries atomically.
-import { INDEX_HELPERS, defineScript } from './script.js';
+--[[
+  Create or update a user; a zone change or (en|dis)abling moves the user's index entries atomically.
 
-export const upsertUser = defineScript(
-  'upsertUser',
-  3,
-  `--[[
   Creates or updates a user. When the user's active zone groups change (zone change, enabling,
   disabling), each enabled task's index entry moves from the old group to the new one.
   A disabled user stays stored but is in no index. Nothing is written when nothing changed.
@@ -24,7 +20,7 @@ export const upsertUser = defineScript(
   Output:
     1 created, 0 updated, 2 unchanged
 ]]
-${INDEX_HELPERS}
+--- @include "indexHelpers"
 local userId, zone, enabled, labels, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local old = redis.call('HMGET', KEYS[2], 'zone', 'enabled', 'labels')
 local existed = old[1] ~= false
@@ -48,5 +44,3 @@ if existed then return 0 end
 redis.call('HSET', KEYS[2], 'createdAt', now)
 redis.call('ZADD', KEYS[1], 0, userId)
 return 1
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: disable a task type for a user and drop the user from its index, atomically and idempotently.
-import { INDEX_HELPERS, defineScript } from './script.js';
+--[[
+  Disable a task type for a user and drop the user from its index, atomically and idempotently.
 
-export const disableTask = defineScript(
-  'disableTask',
-  3,
-  `--[[
   Disables a task type for a user: removes its params, its zone policy and its index entry.
 
   Input:
@@ -20,7 +16,7 @@ export const disableTask = defineScript(
   Output:
     1 disabled, 0 was not enabled; -1 no such user
 ]]
-${INDEX_HELPERS}
+--- @include "indexHelpers"
 local userId, taskId, now = ARGV[2], ARGV[3], ARGV[4]
 local user = redis.call('HMGET', KEYS[1], 'zone', 'enabled')
 if not user[1] then return -1 end
@@ -31,5 +27,3 @@ if user[2] == '1' then indexRemove(taskId, groupOf(policy, user[1]), userId) end
 redis.call('HDEL', KEYS[3], taskId)
 redis.call('HSET', KEYS[1], 'updatedAt', now)
 return 1
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: one page of a task index (user ids of one zone group) in id order, BYLEX from an exclusive cursor.
-import { defineScript } from './script.js';
+--[[
+  One page of a task index (user ids of one zone group) in id order, BYLEX from an exclusive cursor.
 
-export const pageTaskIndex = defineScript(
-  'pageTaskIndex',
-  1,
-  `--[[
   Input:
     KEYS[1] task index zset idx:<taskId>:<zoneGroup> (score 0)
 
@@ -21,5 +17,3 @@ local ids = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, limit + 1)
 local more = #ids > limit
 if more then table.remove(ids) end
 return cjson.encode({ ids = ids, more = more })
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: undo replayDeadLetter when the replay could not be published, so the dead letter is not lost.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Undo replayDeadLetter when the replay could not be published, so the dead letter is not lost.
 
-export const restoreDeadLetter = defineScript(
-  'restoreDeadLetter',
-  3,
-  `--[[
   Input:
     KEYS[1] dead-letter zset (id -> time)
     KEYS[2] dead-letter hash
@@ -23,5 +19,3 @@ redis.call('HSET', KEYS[2], 'status', 'dead')
 redis.call('HDEL', KEYS[2], 'replayedAt')
 redis.call('HSET', KEYS[3], 'state', 'dead', 'deadAt', deadAt, 'updatedAt', ARGV[1])
 return 1
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: one page of users in id order (BYLEX from an exclusive cursor), with each user's fields.
-import { defineScript } from './script.js';
+--[[
+  One page of users in id order (BYLEX from an exclusive cursor), with each user's fields.
 
-export const listUsers = defineScript(
-  'listUsers',
-  1,
-  `--[[
   Input:
     KEYS[1] users zset (score 0)
 
@@ -32,5 +28,3 @@ for i = 1, math.min(#ids, limit) do
   }
 end
 return cjson.encode({ users = users, more = #ids > limit })
-`,
-);

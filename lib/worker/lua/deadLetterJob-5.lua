@@ -1,10 +1,6 @@
-// Lua: a QStash failure callback turns the job into a dead letter, unless it already succeeded or was replayed since.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  A QStash failure callback turns the job into a dead letter, unless it already succeeded or was replayed since.
 
-export const deadLetterJob = defineScript(
-  'deadLetterJob',
-  5,
-  `--[[
   Input:
     KEYS[1] job hash
     KEYS[2] dead-letter zset (id -> time)
@@ -59,5 +55,3 @@ if state ~= 'dead' then
 end
 if fresh then return 'stored' end
 return 'updated'
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: delete a user with its task preferences and every index entry, atomically.
-import { INDEX_HELPERS, defineScript } from './script.js';
+--[[
+  Delete a user with its task preferences and every index entry, atomically.
 
-export const deleteUser = defineScript(
-  'deleteUser',
-  4,
-  `--[[
   Deletes a user: its index entries (when active), its hashes and its place in the users zset.
 
   Input:
@@ -19,7 +15,7 @@ export const deleteUser = defineScript(
   Output:
     1 deleted; -1 no such user
 ]]
-${INDEX_HELPERS}
+--- @include "indexHelpers"
 local userId = ARGV[2]
 local user = redis.call('HMGET', KEYS[2], 'zone', 'enabled')
 if not user[1] then return -1 end
@@ -32,5 +28,3 @@ end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[1], userId)
 return 1
-`,
-);

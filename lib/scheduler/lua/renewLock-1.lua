@@ -1,10 +1,6 @@
-// Lua: extend the scheduler lock, only for the owner that holds it (compare-and-pexpire).
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Extend the scheduler lock, only for the owner that holds it (compare-and-pexpire).
 
-export const renewLock = defineScript(
-  'renewLock',
-  1,
-  `--[[
   Input:
     KEYS[1] scheduler lock (string: owner token)
 
@@ -16,5 +12,3 @@ export const renewLock = defineScript(
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: give back a claim whose call was not made (too late to respect the rate limit), so a deferred delivery can run it.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Give back a claim whose call was not made (too late to respect the rate limit), so a deferred delivery can run it.
 
-export const releaseClaim = defineScript(
-  'releaseClaim',
-  2,
-  `--[[
   The rate-limit entries of the claim stay: a released claim costs capacity, never adds any.
 
   Input:
@@ -26,5 +22,3 @@ redis.call('HDEL', KEYS[1], 'leaseUntil')
 local deferrals = redis.call('HINCRBY', KEYS[1], 'deferrals', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[3] .. ':late', 1)
 return cjson.encode({ deferrals = deferrals, replays = tonumber(cur[3]) or 0 })
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: drop a dead letter (list entry and record) for good; the job keeps its dead state.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  Drop a dead letter (list entry and record) for good; the job keeps its dead state.
 
-export const deleteDeadLetter = defineScript(
-  'deleteDeadLetter',
-  2,
-  `--[[
   Input:
     KEYS[1] dead-letter zset (id -> time)
     KEYS[2] dead-letter hash
@@ -18,5 +14,3 @@ local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 local deleted = redis.call('DEL', KEYS[2])
 if removed + deleted > 0 then return 1 end
 return 0
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: the end of one attempt — job state, capped run history, metrics and (when dead) the dead letter, atomically.
-import { defineScript } from '../../store/lua/script.js';
+--[[
+  The end of one attempt — job state, capped run history, metrics and (when dead) the dead letter, atomically.
 
-export const recordRun = defineScript(
-  'recordRun',
-  6,
-  `--[[
   The attempt number fences the write: a delivery whose claim expired and was taken over by a
   later attempt still leaves its run in the history and metrics, but no longer owns the job state.
 
@@ -70,5 +66,3 @@ elseif outcome == 'succeeded' then
   if redis.call('ZREM', KEYS[4], ARGV[11]) == 1 then redis.call('DEL', KEYS[5]) end
 end
 return 1
-`,
-);

@@ -1,10 +1,6 @@
-// Lua: per-task-type user counts and the paused set (and one task's zone groups), in one round trip.
-import { defineScript } from './script.js';
+--[[
+  Per-task-type user counts and the paused set (and one task's zone groups), in one round trip.
 
-export const readTaskStats = defineScript(
-  'readTaskStats',
-  2,
-  `--[[
   Input:
     KEYS[1] taskcounts hash (taskId -> users indexed)
     KEYS[2] paused task types set
@@ -25,5 +21,3 @@ if ARGV[2] ~= '' then
   for i = 1, #z, 2 do zones[z[i]] = tonumber(z[i + 1]) end
 end
 return cjson.encode({ counts = counts, paused = redis.call('SMEMBERS', KEYS[2]), zones = zones })
-`,
-);
