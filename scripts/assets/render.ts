@@ -1,7 +1,7 @@
 // The asset build: Lua scripts (with `--- @include` expanded, SHA-1 pinned) and the dashboard's browser code (esbuild to
 // an IIFE) rendered as checked-in `*.generated.ts` modules, so vitest, tsx, serverless-offline and bundles all load them.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { format, resolveConfig } from 'prettier';
@@ -74,7 +74,7 @@ async function dashboardModule(): Promise<string> {
 export async function renderAssets(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const { dir, list } of LUA_GROUPS) files.set(`${dir}/scripts.generated.ts`, luaModule(dir, list));
-  if (existsSync(DASHBOARD.entry)) files.set(DASHBOARD.out, await dashboardModule());
+  files.set(DASHBOARD.out, await dashboardModule());
   for (const [path, text] of files) {
     files.set(path, await format(text, { ...(await resolveConfig(path)), filepath: path }));
   }
