@@ -1,15 +1,6 @@
 // The dashboard's browser script: reads GET /v1/overview with the admin key and renders it; replays dead letters and
 // follows each replayed job to its end. Data only via textContent. `npm run assets` bundles it into the page.
-import type {
-  Chart,
-  DeadLetter,
-  DeadLetters,
-  Limit,
-  Overview,
-  SchedulerView,
-  TaskView,
-  TickSummary,
-} from './overview.js';
+import type * as O from './overview.js';
 
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, unknown> | null;
@@ -19,13 +10,13 @@ const REFRESH_MS = 5000;
 const SVG = 'http://www.w3.org/2000/svg';
 const base = new URL('.', location.href);
 interface Replay {
-  item: DeadLetter;
+  item: O.DeadLetter;
   text: string;
   cls: string;
 }
 const state: {
   key: string | null;
-  data: Overview | null;
+  data: O.Overview | null;
   loading: boolean;
   chart: string;
   replays: Record<string, Replay>;
@@ -33,25 +24,26 @@ const state: {
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const input = (id: string) => $(id) as HTMLInputElement;
+/** `tag` may carry classes as in CSS (`span.pill.bad`); `attrs.text` becomes textContent, `attrs.onclick` a listener. */
 function el(tag: string, attrs: Attrs, ...children: Child[]): HTMLElement {
-  const node = document.createElement(tag);
-  setAttrs(node, attrs);
-  append(node, children);
-  return node;
+  return build(document.createElement(tag.split('.')[0]!), tag, attrs, children);
 }
 function svg(tag: string, attrs: Attrs, ...children: Child[]): SVGElement {
-  const node = document.createElementNS(SVG, tag);
-  setAttrs(node, attrs);
-  append(node, children);
-  return node;
+  return build(document.createElementNS(SVG, tag.split('.')[0]!), tag, attrs, children);
 }
-function setAttrs(node: Element, attrs: Attrs) {
-  Object.entries(attrs || {}).forEach(([k, v]) => {
+/** An element with only text (and maybe a few attributes): the common case. */
+const txt = (tag: string, text: string | number, attrs?: Attrs) => el(tag, { ...attrs, text });
+const empty = (text: string) => txt('p.empty', text);
+function build<E extends Element>(node: E, tag: string, attrs: Attrs, children: Child[]): E {
+  const classes = tag.split('.').slice(1).join(' ');
+  Object.entries(classes ? { class: classes, ...attrs } : attrs || {}).forEach(([k, v]) => {
     if (v === undefined || v === null || v === false) return;
     if (k === 'text') node.textContent = String(v);
     else if (k === 'onclick') node.addEventListener('click', v as EventListener);
     else node.setAttribute(k, String(v));
   });
+  append(node, children);
+  return node;
 }
 function append(node: Node, child: Child) {
   if (child === undefined || child === null || child === false) return;
@@ -63,6 +55,8 @@ function fill(id: string, ...children: Child[]) {
   node.textContent = '';
   append(node, children);
 }
+/** Parts of a sentence joined by ' · ', the empty ones left out. */
+const dots = (...parts: (string | false | 0 | undefined)[]) => parts.filter(Boolean).join(' · ');
 
 // ---- formatting
 const nf = new Intl.NumberFormat('en-US');
@@ -87,7 +81,7 @@ function relative(iso: string) {
   const ms = new Date(iso).getTime() - Date.now();
   return ms >= 0 ? 'in ' + span(ms) : span(ms) + ' ago';
 }
-function schedule(s: TaskView['schedule']) {
+function schedule(s: O.TaskView['schedule']) {
   if ('cron' in s) return 'cron ' + s.cron;
   return { hour: 'hourly', day: 'daily', week: 'weekly', month: 'monthly' }[s.every] + ' ' + s.at;
 }
@@ -96,13 +90,11 @@ const pct = (part: number, whole: number) =>
 function meter(part: number, whole: number, low?: boolean) {
   const bar = el('span', null);
   bar.style.width = pct(part, whole).toFixed(1) + '%';
-  const attrs = {
-    class: low ? 'meter low' : 'meter',
-    role: 'meter',
-    'aria-valuenow': part,
-    'aria-valuemax': whole,
-  };
-  return el('div', attrs, bar);
+  return el(
+    low ? 'div.meter.low' : 'div.meter',
+    { role: 'meter', 'aria-valuenow': part, 'aria-valuemax': whole },
+    bar,
+  );
 }
 
 // ---- API
@@ -126,7 +118,7 @@ async function load() {
   state.loading = true;
   const path = 'v1/overview' + (state.chart ? '?chart=' + encodeURIComponent(state.chart) : '');
   try {
-    const data = await api<Overview>(path);
+    const data = await api<O.Overview>(path);
     state.data = data;
     $('banner').hidden = true;
     render(data);
@@ -142,60 +134,38 @@ async function load() {
 }
 
 // ---- rendering
-function stat(name: string, label: string, value: string, sub: string, cls?: string) {
+function stat(name: string, label: string, value: string, sub: string, bad?: boolean) {
   return el(
-    'div',
-    { class: 'stat', 'data-stat': name },
-    el('div', { class: 'label', text: label }),
-    el('div', { class: 'value' + (cls ? ' ' + cls : ''), 'data-value': '', text: value }),
-    el('div', { class: 'sub', text: sub || '\u00a0' }),
+    'div.stat',
+    { 'data-stat': name },
+    txt('div.label', label),
+    txt(bad ? 'div.value.bad' : 'div.value', value, { 'data-value': '' }),
+    txt('div.sub', sub || '\u00a0'),
   );
 }
 
-function render(d: Overview) {
+function render(d: O.Overview) {
   const s = d.scheduler;
   const t = (name: string) => d.totals[name] ?? 0;
   const pending = s.slots.reduce((n, x) => n + Math.max(0, x.total - x.count), 0);
   const users = d.taskTypes.reduce((n, x) => n + x.users, 0);
-  const failedAttempts = t('failed') + t('dead');
-  const tick = s.lastTick;
+  const failed = t('failed') + t('dead');
+  const [tick, lock, dead] = [s.lastTick, s.lock, d.deadLetters.total];
   fill(
     'stats',
     stat(
       'lastTick',
       'Last tick',
       tick ? relative(tick.at) : 'never',
-      tick ? 'fence ' + tick.fence + ' · ' + clock(tick.at) : '',
+      tick ? dots('fence ' + tick.fence, clock(tick.at)) : '',
     ),
-    stat(
-      'lock',
-      'Lock',
-      s.lock.held ? 'held' : 'free',
-      s.lock.held ? String(s.lock.holder) : 'no tick running',
-    ),
+    stat('lock', 'Lock', lock.held ? 'held' : 'free', lock.held ? String(lock.holder) : 'no tick running'),
     stat('activeSlots', 'Slots fanning out', int(s.slots.length), int(pending) + ' jobs to publish'),
     stat('subscriptions', 'Task users', int(users), 'over ' + d.taskTypes.length + ' task types'),
-    stat(
-      'started',
-      'Started',
-      int(t('started')),
-      int(t('succeeded')) + ' succeeded · attempts, retries and run-now included',
-    ),
-    stat(
-      'failed',
-      'Failed attempts',
-      int(failedAttempts),
-      int(t('failed')) + ' retryable · ' + int(t('dead')) + ' permanent',
-      failedAttempts > 0 ? 'bad' : '',
-    ),
+    stat('started', 'Started', int(t('started')), dots(int(t('succeeded')) + ' succeeded', STARTED_NOTE)),
+    stat('failed', 'Failed attempts', int(failed), FAILED_NOTE(int(t('failed')), int(t('dead'))), failed > 0),
     stat('deferred', 'Deferred', int(t('deferred') + t('late')), 'by the rate limiter'),
-    stat(
-      'deadLetters',
-      'Dead letters',
-      int(d.deadLetters.total),
-      int(t('replayed')) + ' replayed so far',
-      d.deadLetters.total > 0 ? 'bad' : '',
-    ),
+    stat('deadLetters', 'Dead letters', int(dead), int(t('replayed')) + ' replayed so far', dead > 0),
   );
   renderChart(d);
   renderScheduler(s);
@@ -203,334 +173,250 @@ function render(d: Overview) {
   renderLimits(d.limits);
   renderDeadLetters(d.deadLetters);
 }
+const STARTED_NOTE = 'attempts, retries and run-now included';
+const FAILED_NOTE = (failed: string, dead: string) => dots(failed + ' retryable', dead + ' permanent');
 
-function renderChart(d: Overview) {
+function renderChart(d: O.Overview) {
   const select = $('chart-task');
   const options = d.taskTypes.filter((x) => x.lastPeriod);
   select.textContent = '';
   options.forEach((x) =>
-    append(select, el('option', { value: x.id, text: x.id, selected: d.chart && d.chart.taskId === x.id })),
+    append(select, txt('option', x.id, { value: x.id, selected: d.chart?.taskId === x.id })),
   );
   select.hidden = options.length < 2;
-  const c: Chart | null = d.chart;
-  if (!c) {
-    const text =
-      'No period claimed yet: the chart shows the last window once the scheduler has fanned one out.';
-    fill('chart', el('p', { class: 'empty', text }));
-    return;
-  }
+  const c: O.Chart | null = d.chart;
+  if (!c) return fill('chart', empty(NO_CHART));
   const [W, H, L, R, T, B] = [640, 190, 34, 8, 10, 24];
   const n = c.counts.length;
   const even = c.planned / n;
   // One more slot after the window for starts QStash's whole-second delivery made up to a second late.
-  const slots = n + 1;
   const top = Math.max(1, even * 1.6, c.after, ...c.counts);
-  const bw = (W - L - R) / slots;
+  const bw = (W - L - R) / (n + 1);
   const y = (v: number) => T + (H - T - B) * (1 - v / top);
+  const f1 = (v: number) => v.toFixed(1);
   const start = new Date(c.startAt).getTime();
   const end = L + n * bw;
-  const bar = (cls: string, i: number, v: number, label: string) =>
-    svg(
-      'rect',
-      {
-        class: cls,
-        x: (L + i * bw + 0.5).toFixed(1),
-        y: y(v).toFixed(1),
-        width: Math.max(1, bw - 1).toFixed(1),
-        height: (H - B - y(v)).toFixed(1),
-        'data-count': v,
-      },
-      svg('title', { text: label }),
-    );
+  const at = (ms: number) => clock(new Date(start + ms).toISOString());
+  const bar = (cls: string, i: number, v: number, label: string) => {
+    const box = {
+      x: f1(L + i * bw + 0.5),
+      y: f1(y(v)),
+      width: f1(Math.max(1, bw - 1)),
+      height: f1(H - B - y(v)),
+    };
+    return svg('rect', { class: cls, ...box, 'data-count': v }, svg('title', { text: label }));
+  };
   const bars = c.counts.map((v, i) =>
-    bar(
-      'bar',
-      i,
-      v,
-      clock(new Date(start + i * c.barMs).toISOString()) + ' +' + span(c.barMs) + ': ' + v + ' started',
-    ),
+    bar('bar', i, v, at(i * c.barMs) + ' +' + span(c.barMs) + ': ' + v + ' started'),
   );
   const started = c.counts.reduce((a, b) => a + b, 0);
   const label = 'Job starts per ' + span(c.barMs) + ' of ' + c.taskId + ' ' + c.periodKey;
-  const afterLabel = c.after + ' started just after the window (whole-second delivery)';
+  const afterAt = { x: f1(end + bw / 2), y: f1(y(c.after) - 4) };
+  const text = (x: number | string, y: number | string, text: string | number, anchor?: string) =>
+    svg('text', { x, y, 'text-anchor': anchor, text });
   fill(
     'chart',
     svg(
-      'svg',
-      {
-        class: 'chart',
-        viewBox: '0 0 ' + W + ' ' + H,
-        role: 'img',
-        'data-chart': c.taskId,
-        'aria-label': label,
-      },
-      svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }),
+      'svg.chart',
+      { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'data-chart': c.taskId, 'aria-label': label },
+      svg('line.axis', { x1: L, x2: W - R, y1: H - B, y2: H - B }),
       bars,
-      c.after > 0 ? bar('after', n, c.after, afterLabel) : null,
-      c.after > 0
-        ? svg('text', {
-            class: 'after-count',
-            x: (end + bw / 2).toFixed(1),
-            y: (y(c.after) - 4).toFixed(1),
-            'text-anchor': 'middle',
-            'data-field': 'after',
-            text: c.after,
-          })
-        : null,
-      svg('line', { class: 'axis', x1: end.toFixed(1), x2: end.toFixed(1), y1: T, y2: H - B }),
+      c.after > 0 &&
+        bar('after', n, c.after, c.after + ' started just after the window (whole-second delivery)'),
+      c.after > 0 &&
+        svg('text.after-count', {
+          ...afterAt,
+          'text-anchor': 'middle',
+          'data-field': 'after',
+          text: c.after,
+        }),
+      svg('line.axis', { x1: f1(end), x2: f1(end), y1: T, y2: H - B }),
       svg(
-        'line',
-        { class: 'even', x1: L, x2: end.toFixed(1), y1: y(even).toFixed(1), y2: y(even).toFixed(1) },
+        'line.even',
+        { x1: L, x2: f1(end), y1: f1(y(even)), y2: f1(y(even)) },
         svg('title', { text: 'perfectly even: ' + even.toFixed(2) + ' per bar' }),
       ),
-      svg('text', { x: L - 6, y: y(top) + 4, 'text-anchor': 'end', text: Math.round(top) }),
-      svg('text', { x: L - 6, y: H - B + 4, 'text-anchor': 'end', text: '0' }),
-      svg('text', { x: L, y: H - 6, text: clock(c.startAt) }),
-      svg('text', {
-        x: end.toFixed(1),
-        y: H - 6,
-        'text-anchor': 'end',
-        text: clock(new Date(start + c.windowMs).toISOString()),
-      }),
+      text(L - 6, y(top) + 4, Math.round(top), 'end'),
+      text(L - 6, H - B + 4, '0', 'end'),
+      text(L, H - 6, clock(c.startAt)),
+      text(f1(end), H - 6, at(c.windowMs), 'end'),
     ),
     el(
-      'p',
-      { class: 'muted', 'data-chart-summary': '' },
-      el('code', { text: c.taskId + ' ' + c.periodKey }),
+      'p.muted',
+      { 'data-chart-summary': '' },
+      txt('code', c.taskId + ' ' + c.periodKey),
       ' · ',
-      el('span', { 'data-field': 'chart-started', text: int(started + c.after) }),
+      txt('span', int(started + c.after), { 'data-field': 'chart-started' }),
       ' of ',
-      el('span', { 'data-field': 'chart-planned', text: int(c.planned) }),
-      ' started over ' +
-        span(c.windowMs) +
-        ' · one bar = ' +
-        span(c.barMs) +
-        ' · dashed: perfectly even' +
-        (c.after
-          ? ' · grey: ' + int(c.after) + ' just after the window (QStash delivers in whole seconds)'
-          : '') +
-        (c.outside ? ' · ' + int(c.outside) + ' outside the window' : ''),
+      txt('span', int(c.planned), { 'data-field': 'chart-planned' }),
+      ' ' +
+        dots(
+          'started over ' + span(c.windowMs),
+          'one bar = ' + span(c.barMs),
+          'dashed: perfectly even',
+          c.after && 'grey: ' + int(c.after) + ' just after the window (QStash delivers in whole seconds)',
+          c.outside && int(c.outside) + ' outside the window',
+        ),
     ),
   );
 }
+const NO_CHART =
+  'No period claimed yet: the chart shows the last window once the scheduler has fanned one out.';
 
-function renderScheduler(s: SchedulerView) {
-  const tick = s.lastTick;
-  const did = tick && (tick.summary as TickSummary | null);
-  const lock = s.lock;
+function renderScheduler(s: O.SchedulerView) {
+  const [tick, lock] = [s.lastTick, s.lock];
+  const did = tick && (tick.summary as O.TickSummary | null);
+  const held = 'held by ' + lock.holder + ' (fence ' + lock.fence + ', ' + span(lock.ttlMs ?? 0) + ' left)';
   const kv = el(
-    'dl',
-    { class: 'kv' },
-    el('dt', { text: 'Last tick' }),
-    el('dd', { text: tick ? when(tick.at) + ' (' + relative(tick.at) + '), fence ' + tick.fence : 'never' }),
-    did ? el('dt', { text: 'It did' }) : null,
-    did
-      ? el('dd', {
-          'data-field': 'last-tick-did',
-          text:
-            'claimed ' +
-            int(did.claimed) +
-            ' · published ' +
-            int(did.published) +
-            ' · done ' +
-            int(did.done) +
-            (did.resumed ? ' · resumed ' + int(did.resumed) : '') +
-            (did.continued ? ' · handed over ' + int(did.continued) : '') +
-            (did.failed ? ' · failed ' + int(did.failed) : ''),
-        })
-      : null,
-    el('dt', { text: 'Lock' }),
-    el('dd', {
-      'data-field': 'holder',
-      text: lock.held
-        ? 'held by ' + lock.holder + ' (fence ' + lock.fence + ', ' + span(lock.ttlMs ?? 0) + ' left)'
-        : 'free',
-    }),
+    'dl.kv',
+    null,
+    txt('dt', 'Last tick'),
+    txt('dd', tick ? when(tick.at) + ' (' + relative(tick.at) + '), fence ' + tick.fence : 'never'),
+    did && txt('dt', 'It did'),
+    did &&
+      txt(
+        'dd',
+        dots(
+          'claimed ' + int(did.claimed),
+          'published ' + int(did.published),
+          'done ' + int(did.done),
+          did.resumed && 'resumed ' + int(did.resumed),
+          did.continued && 'handed over ' + int(did.continued),
+          did.failed && 'failed ' + int(did.failed),
+        ),
+        { 'data-field': 'last-tick-did' },
+      ),
+    txt('dt', 'Lock'),
+    txt('dd', lock.held ? held : 'free', { 'data-field': 'holder' }),
   );
-  const slots =
-    s.slots.length === 0
-      ? el('p', { class: 'empty', text: 'No slot is fanning out.' })
-      : s.slots.map((x) =>
-          el(
-            'div',
-            { class: 'row', 'data-slot': x.slot },
-            el('span', { class: 'name', text: x.taskId }),
-            el('span', { class: 'muted', text: x.periodKey + (x.group === '_' ? '' : ' ' + x.group) }),
-            meter(x.count, x.total),
-            el('span', { class: 'num', 'data-field': 'progress', text: int(x.count) + ' / ' + int(x.total) }),
-          ),
-        );
-  const open = s.unsettled || [];
-  const unsettled =
-    open.length === 0
-      ? el('p', {
-          class: 'empty',
-          text: 'Every ended window has all its jobs run, dead-lettered or skipped.',
-        })
-      : open.map((x) =>
-          el(
-            'div',
-            { class: 'row bad', 'data-unsettled': x.taskId + ':' + x.periodKey },
-            el('span', { class: 'name', text: x.taskId }),
-            el('span', { class: 'muted', text: x.periodKey + ' · window ended ' + relative(x.windowEnd) }),
-            meter(x.settled, x.planned),
-            el('span', { class: 'num', 'data-field': 'unsettled', text: int(x.unsettled) + ' not settled' }),
-          ),
-        );
-  const h2 = (text: string) => el('h2', { text });
-  fill('scheduler', kv, h2('Slots in progress'), slots, h2('Periods not settled'), unsettled);
+  const slots = s.slots.map((x) =>
+    el(
+      'div.row',
+      { 'data-slot': x.slot },
+      txt('span.name', x.taskId),
+      txt('span.muted', x.periodKey + (x.group === '_' ? '' : ' ' + x.group)),
+      meter(x.count, x.total),
+      txt('span.num', int(x.count) + ' / ' + int(x.total), { 'data-field': 'progress' }),
+    ),
+  );
+  const unsettled = (s.unsettled || []).map((x) =>
+    el(
+      'div.row.bad',
+      { 'data-unsettled': x.taskId + ':' + x.periodKey },
+      txt('span.name', x.taskId),
+      txt('span.muted', x.periodKey + ' · window ended ' + relative(x.windowEnd)),
+      meter(x.settled, x.planned),
+      txt('span.num', int(x.unsettled) + ' not settled', { 'data-field': 'unsettled' }),
+    ),
+  );
+  fill(
+    'scheduler',
+    kv,
+    txt('h2', 'Slots in progress'),
+    slots.length ? slots : empty('No slot is fanning out.'),
+    txt('h2', 'Periods not settled'),
+    unsettled.length
+      ? unsettled
+      : empty('Every ended window has all its jobs run, dead-lettered or skipped.'),
+  );
 }
 
-const TASK_COLUMNS = [
-  'Task type',
-  'Schedule',
-  'Users',
-  'Next period',
-  'Last period',
-  'Planned',
-  'Started',
-  'Succeeded',
-  'Failed',
-  'Dead',
-  'Skipped',
-  'Deferred',
+const TASK_TEXT_COLUMNS = new Set(['Task type', 'Schedule', 'Next period', 'Last period', 'State']);
+const COUNTS = ['planned', 'started', 'succeeded', 'failed', 'dead', 'skipped', 'deferred'] as const;
+const TASK_COLUMNS = ['Task type', 'Schedule', 'Users', 'Next period', 'Last period'].concat(
+  COUNTS.map((c) => c[0]!.toUpperCase() + c.slice(1)),
   'State',
-];
+);
+const BAD_COUNTS = new Set(['failed', 'dead']);
 
-function renderTasks(list: TaskView[]) {
+function renderTasks(list: O.TaskView[]) {
   const all = input('all-tasks').checked;
   const shown = list.filter((x) => all || x.users > 0 || x.lastPeriod || x.paused);
-  if (shown.length === 0) {
-    fill(
-      'tasks',
-      el('p', { class: 'empty', text: 'No task type has users yet (' + list.length + ' in the catalog).' }),
-    );
-    return;
-  }
+  if (shown.length === 0) return fill('tasks', empty(NO_TASKS(list.length)));
   const head = el(
     'tr',
     null,
-    TASK_COLUMNS.map((h, i) =>
-      el('th', { class: i >= 2 && i !== 3 && i !== 4 && i !== 12 ? 'num' : '', text: h }),
-    ),
+    TASK_COLUMNS.map((h) => txt('th', h, { class: TASK_TEXT_COLUMNS.has(h) ? '' : 'num' })),
   );
   const rows = shown.map((x) => {
-    const p = x.lastPeriod;
-    const num = (field: string, v: number | undefined, bad?: boolean) =>
-      el('td', {
-        class: 'num' + (bad && v && v > 0 ? ' bad' : ''),
-        'data-field': field,
-        text: p ? int(v ?? 0) : '–',
-      });
-    const pill = (cls: string, text: string) => el('span', { class: 'pill ' + cls, text });
-    const status = !x.enabled
-      ? pill('warn', 'disabled')
-      : x.paused
-        ? pill('warn', 'paused')
-        : pill('ok', 'active');
-    const next = x.nextPeriod;
+    const [p, next] = [x.lastPeriod, x.nextPeriod];
+    const counts = COUNTS.map((field) => {
+      const bad = BAD_COUNTS.has(field) && p && p[field] > 0;
+      return txt(bad ? 'td.num.bad' : 'td.num', p ? int(p[field]) : '–', { 'data-field': field });
+    });
+    const status = !x.enabled ? 'disabled' : x.paused ? 'paused' : 'active';
     return el(
       'tr',
       { 'data-task': x.id },
-      el('td', { title: x.description }, el('code', { text: x.id })),
-      el('td', {
-        class: 'muted',
-        text: schedule(x.schedule) + (x.zone.policy === 'user' ? ' · user zone' : ' · ' + x.zone.tz),
-      }),
-      el('td', { class: 'num', 'data-field': 'users', text: int(x.users) }),
-      el('td', {
+      el('td', { title: x.description }, txt('code', x.id)),
+      txt('td.muted', schedule(x.schedule) + (x.zone.policy === 'user' ? ' · user zone' : ' · ' + x.zone.tz)),
+      txt('td.num', int(x.users), { 'data-field': 'users' }),
+      txt('td', next ? next.key + ' · ' + relative(next.dueAt) : '—', {
         'data-field': 'next',
-        title: next ? next.zone : '',
-        text: next ? next.key + ' · ' + relative(next.dueAt) : '—',
+        title: next?.zone ?? '',
       }),
-      el('td', { 'data-field': 'last', text: p ? p.key : '—' }),
-      num('planned', p?.planned),
-      num('started', p?.started),
-      num('succeeded', p?.succeeded),
-      num('failed', p?.failed, true),
-      num('dead', p?.dead, true),
-      num('skipped', p?.skipped),
-      num('deferred', p?.deferred),
-      el('td', null, status),
+      txt('td', p ? p.key : '—', { 'data-field': 'last' }),
+      counts,
+      el('td', null, txt(status === 'active' ? 'span.pill.ok' : 'span.pill.warn', status)),
     );
   });
   fill('tasks', el('table', { 'data-table': 'tasks' }, el('thead', null, head), el('tbody', null, rows)));
 }
+const NO_TASKS = (n: number) => 'No task type has users yet (' + n + ' in the catalog).';
 
-function renderLimits(limits: Limit[]) {
-  if (limits.length === 0) {
-    fill('limits', el('p', { class: 'empty', text: 'The catalog defines no rate limit.' }));
-    return;
-  }
-  fill(
-    'limits',
-    limits.map((l) =>
+function renderLimits(limits: O.Limit[]) {
+  if (limits.length === 0) return fill('limits', empty('The catalog defines no rate limit.'));
+  const rows = limits.map((l) =>
+    el(
+      'div.row',
+      { 'data-limit': l.name },
+      txt('span.name', l.name),
+      meter(l.remaining, l.limit, l.remaining < l.limit * 0.1),
       el(
-        'div',
-        { class: 'row', 'data-limit': l.name },
-        el('span', { class: 'name', text: l.name }),
-        meter(l.remaining, l.limit, l.remaining < l.limit * 0.1),
-        el(
-          'span',
-          { class: 'num' },
-          el('strong', { 'data-field': 'remaining', text: int(l.remaining) }),
-          ' of ' + int(l.limit) + ' left per ' + span(l.windowMs),
-        ),
-        l.deferredUntil
-          ? el('span', { class: 'pill warn', text: 'deferring until ' + clock(l.deferredUntil) })
-          : null,
+        'span.num',
+        null,
+        txt('strong', int(l.remaining), { 'data-field': 'remaining' }),
+        ' of ' + int(l.limit) + ' left per ' + span(l.windowMs),
       ),
+      l.deferredUntil && txt('span.pill.warn', 'deferring until ' + clock(l.deferredUntil)),
     ),
   );
+  fill('limits', rows);
 }
 
-function renderDeadLetters(dlq: DeadLetters) {
+function renderDeadLetters(dlq: O.DeadLetters) {
   const total = dlq.total > dlq.items.length ? 'newest ' + dlq.items.length + ' of ' + int(dlq.total) : '';
   $('dlq-total').textContent = total;
   const listed = new Set(dlq.items.map((x) => x.id));
-  const extra = Object.keys(state.replays)
-    .filter((id) => !listed.has(id))
-    .map((id) => state.replays[id]!.item);
-  const items = dlq.items.concat(extra);
-  if (items.length === 0) {
-    fill('dlq', el('p', { class: 'empty', text: 'No dead letters.' }));
-    return;
-  }
+  const extra = Object.keys(state.replays).filter((id) => !listed.has(id));
+  const items = dlq.items.concat(extra.map((id) => state.replays[id]!.item));
+  if (items.length === 0) return fill('dlq', empty('No dead letters.'));
   const head = el(
     'tr',
     null,
-    ['Job', 'Last answer', 'Dead', ''].map((h) => el('th', { text: h })),
+    ['Job', 'Last answer', 'Dead', ''].map((h) => txt('th', h)),
   );
   const rows = items.map((x) => {
     const r = state.replays[x.id];
     const onclick = () => replay(x);
-    const button = el('button', { type: 'button', class: 'replay', disabled: !!r, text: 'Replay', onclick });
-    const result = el('span', {
-      'data-field': 'replay-status',
-      class: r ? r.cls : '',
-      text: r ? r.text : '',
-    });
+    const button = el('button.replay', { type: 'button', disabled: !!r, text: 'Replay', onclick });
+    const result = txt('span', r ? r.text : '', { 'data-field': 'replay-status', class: r ? r.cls : '' });
     return el(
       'tr',
       { 'data-dead-letter': x.id },
+      el('td', null, txt('code', x.taskId), txt('div.muted', x.userId + ' · ' + x.periodKey)),
       el(
-        'td',
-        null,
-        el('code', { text: x.taskId }),
-        el('div', { class: 'muted', text: x.userId + ' · ' + x.periodKey }),
-      ),
-      el(
-        'td',
-        { class: 'wrap', title: x.lastError },
-        el('span', { class: 'pill bad', text: x.lastStatus ? 'HTTP ' + x.lastStatus : 'no answer' }),
-        el('div', { class: 'muted clip', text: x.lastError }),
+        'td.wrap',
+        { title: x.lastError },
+        txt('span.pill.bad', x.lastStatus ? 'HTTP ' + x.lastStatus : 'no answer'),
+        txt('div.muted.clip', x.lastError),
       ),
       el(
         'td',
         { title: x.reason + ', ' + x.attempts + ' attempts', text: relative(x.deadAt) },
-        el('div', { class: 'muted', text: x.reason.replace('_', ' ') }),
+        txt('div.muted', x.reason.replace('_', ' ')),
       ),
-      el('td', { class: 'action' }, button, el('div', null, result)),
+      el('td.action', null, button, el('div', null, result)),
     );
   });
   fill(
@@ -542,7 +428,7 @@ function renderDeadLetters(dlq: DeadLetters) {
 // ---- replay: publish again, then follow the job until it ends
 const FINAL: Record<string, string> = { succeeded: 'ok', dead: 'bad', skipped: 'muted' };
 const redraw = () => state.data && renderDeadLetters(state.data.deadLetters);
-async function replay(item: DeadLetter) {
+async function replay(item: O.DeadLetter) {
   state.replays[item.id] = { item, text: 'replaying…', cls: 'muted' };
   redraw();
   try {
