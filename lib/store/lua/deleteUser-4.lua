@@ -1,7 +1,5 @@
 --[[
-  Delete a user with its task preferences and every index entry, atomically.
-
-  Deletes a user: its index entries (when active), its hashes and its place in the users zset.
+  Delete a user atomically: its index entries (when active), its hashes and its place in the users zset.
 
   Input:
     KEYS[1] users zset

@@ -1,7 +1,5 @@
 --[[
-  Disable a task type for a user and drop the user from its index, atomically and idempotently.
-
-  Disables a task type for a user: removes its params, its zone policy and its index entry.
+  Disable a task type for a user, atomically and idempotently: its params, zone policy and index entry go.
 
   Input:
     KEYS[1] user hash

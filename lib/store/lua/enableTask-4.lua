@@ -1,9 +1,7 @@
 --[[
   Enable (or re-parameterise) a task type for a user and index the user, atomically and idempotently.
-
-  Enables a task type for a user with its params. An active user is added to the task's index
-  in the zone group its policy gives (the user's zone, or '_' for fixed-zone tasks); a policy
-  change since the last enable moves the entry. Same params and policy again: nothing written.
+  An active user is indexed in the zone group its policy gives (the user's zone, or '_' for fixed-zone
+  tasks); a policy change since the last enable moves the entry. Same params and policy: nothing written.
 
   Input:
     KEYS[1] user hash

@@ -1,9 +1,7 @@
 --[[
   Create or update a user; a zone change or (en|dis)abling moves the user's index entries atomically.
-
-  Creates or updates a user. When the user's active zone groups change (zone change, enabling,
-  disabling), each enabled task's index entry moves from the old group to the new one.
-  A disabled user stays stored but is in no index. Nothing is written when nothing changed.
+  When the user's active zone groups change, each enabled task's index entry moves from the old group to
+  the new one. A disabled user stays stored but is in no index. Nothing is written when nothing changed.
 
   Input:
     KEYS[1] users zset (score 0)
