@@ -92,6 +92,32 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's browser script (bundled by npm run assets; typed by lib/dashboard/browser/tsconfig.json with DOM).
+    files: ['lib/dashboard/browser/**/*.ts'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URL',
+          'Intl',
+          'setTimeout',
+          'setInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      // Data reaches the page only through textContent and attributes.
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML'].map((property) => ({ property })),
+      ],
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { HttpResult } from '../http/response.js';
 import { DASHBOARD_HTML } from './assets/page-html.js';
-import { DASHBOARD_JS } from './assets/page-script.js';
+import { DASHBOARD_JS } from './assets/page-script.generated.js';
 import { DASHBOARD_CSS } from './assets/page-style.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;

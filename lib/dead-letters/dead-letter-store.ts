@@ -10,10 +10,12 @@ import { jsonReply, runScript } from '../store/lua/script.js';
 import { sortableId } from '../util/sortable-id.js';
 import type { JobPublisher } from '../publishing/qstash-publisher.js';
 import { JOB_POLICY, truncateError } from '../worker/job-store.js';
-import { deadLetterJob } from '../worker/lua/deadLetterJob-5.js';
-import { deleteDeadLetter } from '../worker/lua/deleteDeadLetter-2.js';
-import { replayDeadLetter } from '../worker/lua/replayDeadLetter-3.js';
-import { restoreDeadLetter } from '../worker/lua/restoreDeadLetter-3.js';
+import {
+  deadLetterJob,
+  deleteDeadLetter,
+  replayDeadLetter,
+  restoreDeadLetter,
+} from '../worker/lua/scripts.generated.js';
 import type { DeadLetterPage as DeadLetterPageSchema, DeadLetterView } from './schemas.js';
 
 /** How long a replayed dead letter's record is kept for inspection. */

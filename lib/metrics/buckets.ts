@@ -17,21 +17,6 @@ export function bucketLabel(bounds: readonly number[], valueMs: number): string 
   return 'inf';
 }
 
-/** A Lua table literal of bounds, so a script buckets with exactly the bounds the renderer reads. */
-export function luaBounds(bounds: readonly number[]): string {
-  return `{ ${bounds.join(', ')} }`;
-}
-
-/** The Lua twin of bucketLabel, for scripts that learn the value themselves. */
-export const LUA_BUCKET_LABEL = `
-local function bucketLabel(bounds, value)
-  for _, b in ipairs(bounds) do
-    if value <= b then return tostring(b) end
-  end
-  return 'inf'
-end
-`;
-
 const SECOND = 1_000;
 const DAY = 86_400_000;
 /** Start-time buckets per nominal spread window: enough for a chart, few enough for one small hash. */

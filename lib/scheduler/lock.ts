@@ -2,9 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
 import { runScript, type ScriptRedis } from '../store/lua/script.js';
-import { acquireLock } from './lua/acquireLock-3.js';
-import { releaseLock } from './lua/releaseLock-1.js';
-import { renewLock } from './lua/renewLock-1.js';
+import { acquireLock, releaseLock, renewLock } from './lua/scripts.generated.js';
 
 export interface LockGrant {
   /** Random owner token: only its holder can renew or release the lock. */

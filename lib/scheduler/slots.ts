@@ -3,9 +3,7 @@ import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type LuaScript, type ScriptRedis } from '../store/lua/script.js';
-import { advanceSlot } from './lua/advanceSlot-4.js';
-import { claimSlot } from './lua/claimSlot-6.js';
-import { takeSlot } from './lua/takeSlot-2.js';
+import { advanceSlot, claimSlot, takeSlot } from './lua/scripts.generated.js';
 import type { ClaimPlan } from './plan.js';
 
 const DAY_MS = 86_400_000;

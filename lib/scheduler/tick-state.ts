@@ -1,7 +1,7 @@
 // The tick's first read (paused task types, every task's zone groups, slots still fanning out) as one script call.
 import type { Keys } from '../store/keys.js';
-import { evalScript, jsonReply, type ScriptRedis } from '../store/lua/script.js';
-import { readTickState as script } from './lua/readTickState-2.js';
+import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
+import { readTickState as script } from './lua/scripts.generated.js';
 import type { SlotId } from './slots.js';
 
 export interface TickState {
@@ -21,7 +21,7 @@ export async function readTickState(
   activeLimit = 10_000,
 ): Promise<TickState> {
   const reply = jsonReply(
-    await evalScript(
+    await runScript(
       redis,
       script,
       [keys.pausedTasks, keys.activeSlots, ...taskIds.map((id) => keys.taskZones(id))],

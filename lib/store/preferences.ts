@@ -3,15 +3,17 @@ import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, type AppError } from '../errors.js';
 import type { Keys } from './keys.js';
-import { deleteUser } from './lua/deleteUser-4.js';
-import { disableTask } from './lua/disableTask-3.js';
-import { enableTask } from './lua/enableTask-4.js';
-import { listUsers } from './lua/listUsers-1.js';
-import { pageTaskIndex } from './lua/pageTaskIndex-1.js';
-import { readTaskStats } from './lua/readTaskStats-2.js';
-import { readUser } from './lua/readUser-2.js';
 import { jsonReply, runScript, type LuaScript, type ScriptRedis } from './lua/script.js';
-import { upsertUser } from './lua/upsertUser-3.js';
+import {
+  deleteUser,
+  disableTask,
+  enableTask,
+  listUsers,
+  pageTaskIndex,
+  readTaskStats,
+  readUser,
+  upsertUser,
+} from './lua/scripts.generated.js';
 
 /** Every script of this store (the seed preloads them; a test pins their hashes). */
 export const PREFERENCE_SCRIPTS: readonly LuaScript[] = [

@@ -6,10 +6,7 @@ import { bucketLabel, DURATION_BOUNDS_MS, type PeriodStatsPolicy } from '../metr
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
-import { recordRun } from './lua/recordRun-6.js';
-import { releaseClaim } from './lua/releaseClaim-2.js';
-import { runVariadicScript } from './lua/run.js';
-import { startJob } from './lua/startJob-7.js';
+import { recordRun, releaseClaim, startJob } from './lua/scripts.generated.js';
 
 export const JOB_POLICY = {
   /** Runs kept per (user, task). */
@@ -111,7 +108,7 @@ export class JobStore {
     const { message: m, limits } = input;
     const k = this.keys;
     const stats = statsOf(m, input.periodStats);
-    const reply = await runVariadicScript(
+    const reply = await runScript(
       this.redis,
       startJob,
       [

@@ -1,42 +1,17 @@
 // Durable broker state in Redis: messages, due and in-flight sets, dedup keys, DLQ; every change is one Lua script.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { runScript, type ScriptRedis } from '../../lib/store/lua/script.js';
+import * as SCRIPTS from './lua/scripts.generated.js';
 import type { DlqEntry, MessageSpec } from './message.js';
 
 /** The Redis commands the store uses; narrow so a fake is easy. */
 export type StoreRedis = Pick<Redis, 'evalsha' | 'eval' | 'hget' | 'zrange' | 'zcard' | 'zrangebylex'>;
 
-class LuaScript {
-  readonly source: string;
-  readonly sha: string;
-  constructor(
-    file: string,
-    readonly numKeys: number,
-  ) {
-    this.source = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
-    this.sha = createHash('sha1').update(this.source).digest('hex');
-  }
-  async run(redis: StoreRedis, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, this.numKeys, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.source, this.numKeys, ...keys, ...args);
-    }
-  }
-}
-
-const SCRIPTS = {
-  addMessage: new LuaScript('addMessage-3.lua', 3),
-  claimDue: new LuaScript('claimDue-2.lua', 2),
-  ackMessage: new LuaScript('ackMessage-4.lua', 4),
-  retryMessage: new LuaScript('retryMessage-4.lua', 4),
-  deadLetterMessage: new LuaScript('deadLetterMessage-7.lua', 7),
-  cancelMessage: new LuaScript('cancelMessage-3.lua', 3),
-  retryDeadLetter: new LuaScript('retryDeadLetter-4.lua', 4),
-  deleteDeadLetter: new LuaScript('deleteDeadLetter-2.lua', 2),
-};
+/** ioredis spells EVAL with the key count first; the runner speaks @upstash/redis's (keys, args). */
+const scriptsVia = (redis: StoreRedis): ScriptRedis => ({
+  evalsha: (sha1, keys, args) => redis.evalsha(sha1, keys.length, ...keys, ...args),
+  eval: (text, keys, args) => redis.eval(text, keys.length, ...keys, ...args),
+});
 
 export interface ClaimedMessage {
   messageId: string;
@@ -53,10 +28,14 @@ export interface NewMessage {
 }
 
 export class BrokerStore {
+  private readonly scripts: ScriptRedis;
+
   constructor(
     private readonly redis: StoreRedis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.scripts = scriptsVia(redis);
+  }
 
   private msgKey = (id: string) => `${this.prefix}m:${id}`;
   private dlqKey = (id: string) => `${this.prefix}dlq:${id}`;
@@ -77,8 +56,9 @@ export class BrokerStore {
     dedupWindowMs: number,
   ): Promise<{ messageId: string; deduplicated: boolean }> {
     const window = dedupKey === undefined ? 0 : dedupWindowMs;
-    const r = (await SCRIPTS.addMessage.run(
-      this.redis,
+    const r = (await runScript(
+      this.scripts,
+      SCRIPTS.addMessage,
       [`${this.prefix}dedup:${dedupKey ?? ''}`, this.msgKey(msg.messageId), this.due],
       [msg.messageId, JSON.stringify(msg.spec), msg.dueAt, window],
     )) as [string, number];
@@ -87,8 +67,9 @@ export class BrokerStore {
 
   /** Atomically claims up to `limit` due messages under a lease (expired leases are due again). */
   async claimDue(now: number, limit: number, leaseMs: number, owner: string): Promise<ClaimedMessage[]> {
-    const flat = (await SCRIPTS.claimDue.run(
-      this.redis,
+    const flat = (await runScript(
+      this.scripts,
+      SCRIPTS.claimDue,
       [this.due, this.inflight],
       [now, limit, leaseMs, owner, this.msgKey('')],
     )) as string[];
@@ -112,7 +93,11 @@ export class BrokerStore {
   async ack(c: ClaimedMessage, callback?: NewMessage): Promise<boolean> {
     const keys = [this.msgKey(c.messageId), this.inflight, this.due, this.msgKey(callback?.messageId ?? '')];
     return (
-      (await SCRIPTS.ackMessage.run(this.redis, keys, [c.messageId, c.claim, ...this.extra(callback)])) === 1
+      (await runScript(this.scripts, SCRIPTS.ackMessage, keys, [
+        c.messageId,
+        c.claim,
+        ...this.extra(callback),
+      ])) === 1
     );
   }
 
@@ -120,7 +105,7 @@ export class BrokerStore {
   async retry(c: ClaimedMessage, nextDueAt: number, callback?: NewMessage): Promise<boolean> {
     const keys = [this.msgKey(c.messageId), this.inflight, this.due, this.msgKey(callback?.messageId ?? '')];
     const args = [c.messageId, c.claim, nextDueAt, c.retried + 1, ...this.extra(callback)];
-    return (await SCRIPTS.retryMessage.run(this.redis, keys, args)) === 1;
+    return (await runScript(this.scripts, SCRIPTS.retryMessage, keys, args)) === 1;
   }
 
   /** Retries exhausted: into the DLQ, with callback and failure-callback messages due now. */
@@ -153,13 +138,14 @@ export class BrokerStore {
       fcbSpec,
       now,
     ];
-    return (await SCRIPTS.deadLetterMessage.run(this.redis, keys, args)) === 1;
+    return (await runScript(this.scripts, SCRIPTS.deadLetterMessage, keys, args)) === 1;
   }
 
   async cancel(messageId: string): Promise<boolean> {
     return (
-      (await SCRIPTS.cancelMessage.run(
-        this.redis,
+      (await runScript(
+        this.scripts,
+        SCRIPTS.cancelMessage,
         [this.msgKey(messageId), this.due, this.inflight],
         [messageId],
       )) === 1
@@ -204,14 +190,16 @@ export class BrokerStore {
   }
 
   async deleteDeadLetter(dlqId: string): Promise<boolean> {
-    return (await SCRIPTS.deleteDeadLetter.run(this.redis, [this.dlq, this.dlqKey(dlqId)], [dlqId])) === 1;
+    return (
+      (await runScript(this.scripts, SCRIPTS.deleteDeadLetter, [this.dlq, this.dlqKey(dlqId)], [dlqId])) === 1
+    );
   }
 
   /** Republishes a DLQ entry as `msg`; false when the entry is gone (deleted or retried meanwhile). */
   async retryDeadLetter(dlqId: string, msg: NewMessage): Promise<boolean> {
     const keys = [this.dlq, this.dlqKey(dlqId), this.msgKey(msg.messageId), this.due];
     return (
-      (await SCRIPTS.retryDeadLetter.run(this.redis, keys, [
+      (await runScript(this.scripts, SCRIPTS.retryDeadLetter, keys, [
         dlqId,
         msg.messageId,
         JSON.stringify(msg.spec),

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { binStarts, startBuckets } from '../../lib/dashboard/starts-chart.js';
 import { buildPage, dashboardPage, pageResult } from '../../lib/dashboard/page.js';
-import { DASHBOARD_JS } from '../../lib/dashboard/assets/page-script.js';
+import { DASHBOARD_JS } from '../../lib/dashboard/assets/page-script.generated.js';
 
 describe('starts chart', () => {
   it('reads only the s:<ms> fields of period stats', () => {
