@@ -30,6 +30,12 @@ const ERROR_TEXT: Record<number, string> = {
   500: 'Internal error (message hidden; quote the requestId)',
 };
 
+/** A QStash delivery's refusals are statuses QStash acts on: 489 stops its retries, 503 asks for one. */
+const SIGNED_TEXT: Record<number, string> = {
+  489: 'Refused for good (`Upstash-NonRetryable-Error: true`): a body that is invalid or over 1 MiB, or a job that failed without retry',
+  503: 'Not done yet: QStash retries (after `Retry-After` seconds when given)',
+};
+
 /** JSON Schema 2020-12 (OpenAPI 3.1's own dialect) of a zod schema, as a caller sends it or receives it. */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
@@ -72,11 +78,18 @@ function operationOf(route: RouteSpec): Operation {
           }
         : { description: spec.description };
   }
-  const errors = new Set<number>([400, 500, ...(route.errors ?? [])]);
+  const signed = route.auth === 'qstash';
+  const errors = new Set<number>([signed ? 489 : 400, 500, ...(route.errors ?? [])]);
   if (route.auth !== 'none') errors.add(401);
-  if (route.body) errors.add(413);
+  if (route.body && !signed) errors.add(413);
   if (route.auth === 'admin') errors.add(429);
+  if (signed) errors.add(503);
   for (const status of [...errors].sort()) {
+    const signedText = signed ? SIGNED_TEXT[status] : undefined;
+    if (signedText) {
+      responses[String(status)] ??= { description: signedText };
+      continue;
+    }
     responses[String(status)] ??= {
       description: ERROR_TEXT[status] ?? 'Error',
       ...(status === 429

@@ -2700,15 +2700,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input; `details` names each field (`path.userId`, `query.limit`, `body.zone`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
@@ -2718,14 +2709,12 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large */
-            413: {
+            /** @description Refused for good (`Upstash-NonRetryable-Error: true`): a body that is invalid or over 1 MiB, or a job that failed without retry */
+            489: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
+                content?: never;
             };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
@@ -2735,6 +2724,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+            /** @description Not done yet: QStash retries (after `Retry-After` seconds when given) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2770,15 +2766,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input; `details` names each field (`path.userId`, `query.limit`, `body.zone`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
@@ -2788,14 +2775,12 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large */
-            413: {
+            /** @description Refused for good (`Upstash-NonRetryable-Error: true`): a body that is invalid or over 1 MiB, or a job that failed without retry */
+            489: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
+                content?: never;
             };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
@@ -2805,6 +2790,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+            /** @description Not done yet: QStash retries (after `Retry-After` seconds when given) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2840,15 +2832,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input; `details` names each field (`path.userId`, `query.limit`, `body.zone`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Missing or wrong admin API key (or QStash signature) */
             401: {
                 headers: {
@@ -2858,14 +2841,12 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large */
-            413: {
+            /** @description Refused for good (`Upstash-NonRetryable-Error: true`): a body that is invalid or over 1 MiB, or a job that failed without retry */
+            489: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
+                content?: never;
             };
             /** @description Internal error (message hidden; quote the requestId) */
             500: {
@@ -2875,6 +2856,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+            /** @description Not done yet: QStash retries (after `Retry-After` seconds when given) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -44,6 +44,22 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it("documents a QStash delivery's refusals as QStash sees them: 489 stops retries, 503 asks for one, no 400/413", () => {
+    const signed = ALL_ROUTES.filter((r) => r.auth === 'qstash');
+    expect(signed.map((r) => r.path).sort()).toEqual([
+      '/internal/failures',
+      '/internal/jobs',
+      '/internal/scheduler/continue',
+    ]);
+    for (const route of signed) {
+      const op = doc.paths[route.path]![route.method.toLowerCase() as 'post'] as unknown as {
+        responses: Record<string, unknown>;
+      };
+      const statuses = Object.keys(op.responses).sort();
+      expect(statuses, route.path).toEqual(['200', '401', '489', '500', '503']);
+    }
+  });
+
   it('declares every path template parameter, as required, and no others', () => {
     for (const { path, method, op } of operations) {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
