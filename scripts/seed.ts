@@ -6,7 +6,8 @@ import { loadCatalogFile } from '../lib/catalog-file.js';
 import { LOCAL_DEFAULTS } from './lib/local-defaults.js';
 import type { Catalog, Task } from '../lib/domain/catalog.js';
 import { keysFor } from '../lib/store/keys.js';
-import { PREFERENCE_SCRIPTS, PreferencesStore, type UserInput } from '../lib/store/preferences.js';
+import { PreferencesStore, type UserInput } from '../lib/store/preferences.js';
+import { STORE_SCRIPTS } from '../lib/store/lua/scripts.generated.js';
 
 const USAGE = `Usage: npm run seed -- [--users N] [--catalog FILE] [--prefix P] [--batch N]
   --users N      also write N load users (load-0000001, ...), 1..10000000
@@ -180,7 +181,7 @@ async function seed(options: Options, env: NodeJS.ProcessEnv): Promise<Tally> {
     );
   }
   // Loaded once up front, so thousands of concurrent EVALSHAs never fall back to EVAL together.
-  await Promise.all(PREFERENCE_SCRIPTS.map((s) => redis.scriptLoad(s.text)));
+  await Promise.all(STORE_SCRIPTS.map((s) => redis.scriptLoad(s.text)));
   const store = new PreferencesStore(redis, keysFor(options.prefix));
   const tally: Tally = { users: {}, tasks: {} };
   console.log(`seeding ${url} under "${options.prefix}" from ${options.catalogPath}`);

@@ -15,18 +15,6 @@ import {
   upsertUser,
 } from './lua/scripts.generated.js';
 
-/** Every script of this store (the seed preloads them; a test pins their hashes). */
-export const PREFERENCE_SCRIPTS: readonly LuaScript[] = [
-  upsertUser,
-  deleteUser,
-  enableTask,
-  disableTask,
-  readUser,
-  listUsers,
-  pageTaskIndex,
-  readTaskStats,
-];
-
 /** `user`: the task runs in each user's zone (indexed under it); `fixed`: in the task's zone (indexed under `_`). */
 export type ZonePolicy = 'user' | 'fixed';
 

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError } from '../../lib/errors.js';
 import { keysFor, type Keys } from '../../lib/store/keys.js';
-import { PREFERENCE_SCRIPTS, PreferencesStore, type ZonePolicy } from '../../lib/store/preferences.js';
+import { upsertUser } from '../../lib/store/lua/scripts.generated.js';
+import { PreferencesStore, type ZonePolicy } from '../../lib/store/preferences.js';
 import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
 import { snapshot } from '../helpers/redis-digest.js';
 import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
@@ -288,7 +289,7 @@ describe('preferences store', () => {
     const { store } = fresh();
     await raw.scriptFlush();
     await store.upsertUser({ id: 'u1', zone: 'UTC', enabled: true, labels: {} });
-    const known = await raw.scriptExists(...PREFERENCE_SCRIPTS.map((s) => s.sha1));
+    const known = await raw.scriptExists(upsertUser.sha1);
     expect(known[0]).toBe(1);
   });
 });
