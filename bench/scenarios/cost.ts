@@ -528,7 +528,9 @@ function report(
       `BullMQ (the dense slice only, ${denseShape.jobs} jobs over ${denseShape.spreadS} s): addBulk with delays over the same window, one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ` +
         'top-level only (Lua-run commands excluded), the commandstats row includes them. Its Redis server and the long-running worker process are out of scope here (not priced); run-now and the sparse slot have no separate BullMQ counterpart (the same add + process path).',
       'A scheduled job is published for the whole second at or before its planned start (QStash delays are whole seconds) and the worker waits the rest out in process: ' +
-        'that wait is billed duration (about half a second on average; compare the run-now column, whose jobs are due at once).',
+        'that wait is billed duration (about half a second on average; compare the run-now column, whose jobs are due at once). ' +
+        "A slot's jobs share one random phase within their strata, and at 1 job/s a stratum is a whole second: in the sparse slot every job waits about the same, " +
+        'anywhere from 0 to 1 s depending on that phase, so its duration varies between repetitions far more than the dense one.',
       "The scheduler's fixed cost is its minute tick: it reads every task type's zone-group counts each minute, so it grows with the catalog, not with the jobs.",
       ...failures.notes(),
     ],
