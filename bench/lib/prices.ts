@@ -21,17 +21,19 @@ export const PRICES = {
     usdPerGbSecond: 0.0000133334,
     freeRequestsPerMonth: 1_000_000,
     freeGbSecondsPerMonth: 400_000,
+    consulted: '2026-12-07',
     source:
-      'aws.amazon.com/lambda/pricing, US East (N. Virginia), Arm price, first 7.5 billion GB-s tier (as quoted by cloudchipr.com "AWS Lambda Pricing Breakdown" and kodekloud.com Lambda pricing notes, read 2026-12-07); duration billed per 1 ms, rounded up',
+      'aws.amazon.com/lambda/pricing, US East (N. Virginia), Arm price, first 7.5 billion GB-s tier (as quoted by cloudchipr.com "AWS Lambda Pricing Breakdown" and kodekloud.com Lambda pricing notes); duration billed per 1 ms, rounded up',
   },
   httpApi: {
     /** API Gateway HTTP API in front of the QStash-called and admin functions, first 300 million requests a month. */
     usdPerMillionRequests: 1,
+    consulted: '2026-12-07',
     source:
-      'aws.amazon.com/api-gateway/pricing, HTTP APIs, US East (N. Virginia), first 300 million requests',
+      'aws.amazon.com/api-gateway/pricing, HTTP APIs, US East (N. Virginia), first 300 million requests (as quoted by awsforengineers.com "AWS API Gateway Pricing Explained" and amnic.com "AWS API Gateway Pricing")',
   },
-  /** When these pages were consulted for this bench. */
-  consulted: '2026-12-07',
+  /** When the Upstash pages were consulted for this bench (the AWS ones: `consulted` in their entries). */
+  consulted: '2026-11-30',
 } as const;
 
 export const redisUsd = (commands: number) => (commands / 100_000) * PRICES.redis.usdPer100kCommands;

@@ -519,10 +519,10 @@ function report(
       'Lambda: every function invocation is counted where it happens — the tick called as EventBridge calls it, the others over HTTP as API Gateway calls them (worker deliveries, continuations, run-now calls, failure callbacks). ' +
         "Duration is the handler's wall time in this process, rounded up to 1 ms per invocation as Lambda bills, times the function's memorySize from serverless.yml (its own, else the provider's). " +
         'Locally Redis and QStash are loopback HTTP; in AWS each Upstash round trip adds ~1–2 ms (same region), and a cold start adds its init time: duration here is a lower bound.',
-      `Prices (consulted ${PRICES.consulted}), free allowances not subtracted: Upstash Redis $${PRICES.redis.usdPer100kCommands} per 100K commands — ${PRICES.redis.source}; ` +
-        `QStash $${PRICES.qstash.usdPer100kMessages} per 100K messages — ${PRICES.qstash.source}; ` +
-        `Lambda arm64 $${PRICES.lambda.usdPerMillionRequests} per million requests and $${PRICES.lambda.usdPerGbSecond} per GB-s — ${PRICES.lambda.source}; ` +
-        `API Gateway HTTP API $${PRICES.httpApi.usdPerMillionRequests} per million requests — ${PRICES.httpApi.source}.`,
+      `List prices, free allowances not subtracted: Upstash Redis $${PRICES.redis.usdPer100kCommands} per 100K commands — ${PRICES.redis.source}, consulted ${PRICES.consulted}; ` +
+        `QStash $${PRICES.qstash.usdPer100kMessages} per 100K messages — ${PRICES.qstash.source}, consulted ${PRICES.consulted}; ` +
+        `Lambda arm64 $${PRICES.lambda.usdPerMillionRequests} per million requests and $${PRICES.lambda.usdPerGbSecond} per GB-s — ${PRICES.lambda.source}, consulted ${PRICES.lambda.consulted}; ` +
+        `API Gateway HTTP API $${PRICES.httpApi.usdPerMillionRequests} per million requests — ${PRICES.httpApi.source}, consulted ${PRICES.httpApi.consulted}.`,
       'Upstash commands are counted by a proxy in front of the REST bridge, one per command sent (a pipeline of k counts k, a script 1); ' +
         'the sources found do not say whether Upstash bills commands run inside a script: the commandstats row is that upper bound. QStash messages: the larger of messages published and delivery attempts ("each delivery attempt counts as one message").',
       `BullMQ (the dense slice only, ${denseShape.jobs} jobs over ${denseShape.spreadS} s): addBulk with delays over the same window, one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ` +
