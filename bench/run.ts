@@ -6,12 +6,14 @@ import { parseArgs } from 'node:util';
 import { BenchEnv } from './lib/bench-env.js';
 import { machineInfo, describeMachine } from './lib/machine.js';
 import { redisServerVersion } from './lib/redis-stats.js';
+import { loadPrevious } from './lib/previous.js';
 import { writeReport, type BenchReport, type ScenarioReport } from './lib/report.js';
 import type { Scenario } from './lib/scenario.js';
 import { costScenario } from './scenarios/cost.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { ratelimitScenario } from './scenarios/ratelimit.js';
+import { sharedLimitScenario } from './scenarios/shared-limit.js';
 import { spreadScenario } from './scenarios/spread.js';
 
 const SCENARIOS: Scenario[] = [
@@ -20,6 +22,7 @@ const SCENARIOS: Scenario[] = [
   spreadScenario,
   overheadScenario,
   costScenario,
+  sharedLimitScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--only ${SCENARIOS.map((s) => s.id).join(',')}]`;
@@ -94,7 +97,10 @@ async function main(): Promise<void> {
   };
   // A quick or partial run must not overwrite the committed full results.
   const dir = opts.quick || opts.only ? `.local/bench/results` : opts.out;
-  for (const file of writeReport(report, dir)) log(`wrote ${file}`);
+  // The newest committed results before this run stand beside its figures.
+  const previous = loadPrevious(opts.out, report.startedAt);
+  log(previous ? `previous figures from ${previous.file}` : 'no previous results to compare with');
+  for (const file of writeReport(report, dir, previous)) log(`wrote ${file}`);
 }
 
 main().then(

@@ -9,6 +9,7 @@ import { startLambdaHttp, type RunningLambdaHttp } from '../../test/helpers/lamb
 import { startRedis, type RedisProcess } from '../../scripts/lib/redis-process.js';
 import { startTarget, type RunningTarget, type TargetOptions } from '../../scripts/target/server.js';
 import { resetRuntime } from '../../lib/runtime.js';
+import { startMeteredLambdaHttp, type LambdaMeter } from './lambda-meter.js';
 import { ServiceProcess } from './services.js';
 
 export const BENCH_KEYS = {
@@ -78,14 +79,16 @@ export class BenchEnv {
   /**
    * The project's HTTP functions in this process, configured like the test stack: QStash through the broker's
    * counting proxy, Upstash Redis through the bridge's (or straight to it without `countRedis`), targets at `targetUrl`.
+   * With `meter`, every function invocation is counted and timed into it (Lambda requests and GB-seconds).
    */
   async startFunctions(
     broker: BrokerHandle,
     targetUrl: string,
     extraEnv: Record<string, string> = {},
     countRedis = true,
+    meter?: LambdaMeter,
   ): Promise<{ api: RunningLambdaHttp; prefix: string; env: Record<string, string> }> {
-    const api = await startLambdaHttp({ port: 0 });
+    const api = meter ? await startMeteredLambdaHttp(meter) : await startLambdaHttp({ port: 0 });
     const prefix = `bench:${randomBytes(4).toString('hex')}:`;
     const env = this.stackEnv({
       redisUrl: countRedis ? this.bridge.proxyUrl : this.bridge.url,

@@ -1,7 +1,9 @@
 // The bench's result model and its two renderings: bench/results/<date>.json and a Markdown table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { goalsOf, type GoalResult } from './goals.js';
 import { describeMachine, type MachineInfo } from './machine.js';
+import { previousCell, wasNote, type PreviousRun } from './previous.js';
 import { fmt, formatSummary, type Summary } from './stats.js';
 
 /** A measured figure, a figure that could not be measured (with why), or a plain value. */
@@ -25,6 +27,10 @@ export interface ScenarioReport {
   columns: string[];
   rows: MetricRow[];
   notes: string[];
+  /** This run's column → the previous run's column it compares with, where the heading changed. */
+  previousColumns?: Record<string, string>;
+  /** Goals of the goals table this scenario decides itself (the table reads the others from rows). */
+  goals?: GoalResult[];
   /** Every repetition's own figures, for the JSON only. */
   raw?: unknown;
 }
@@ -40,6 +46,8 @@ export interface BenchReport {
   /** 1-, 5- and 15-minute load averages when the run started and ended (other work on the machine skews timings). */
   loadAverage: { start: number[]; end: number[] };
   scenarios: ScenarioReport[];
+  /** The results file whose figures stand beside these ("was X"), when there is one. */
+  previous?: { file: string; startedAt: string; mode: 'full' | 'quick' };
 }
 
 export const na = (why: string): Cell => ({ na: why });
@@ -55,8 +63,34 @@ export function renderCell(c: Cell): string {
 
 const escape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function renderMarkdown(report: BenchReport): string {
+/** A goal's verdict for the table. */
+const goalVerdict = (g: GoalResult) =>
+  g.verdict === 'met' ? 'met' : g.verdict === 'missed' ? '**missed**' : g.verdict;
+
+/** The goals table: each goal of issue #12 with this run's value, the verdict, by how much, and the previous value. */
+export function renderGoals(report: BenchReport, previous?: BenchReport): string[] {
+  const was = previous ? goalsOf(previous) : [];
+  const out = [
+    `| goal | target | this run | | by | ${previous ? `previous (${previous.date})` : 'previous'} |`,
+    '|---|---|---|---|---|---|',
+  ];
+  goalsOf(report).forEach((g, i) => {
+    const p = was[i];
+    const before = p && p.verdict !== 'not measured' ? `${p.value} (${p.verdict})` : '—';
+    out.push(
+      `| ${escape(g.goal)} | ${escape(g.target)} | ${escape(g.value)} | ${goalVerdict(g)} | ${escape(g.by ?? '')} | ${escape(before)} |`,
+    );
+  });
+  return out;
+}
+
+/**
+ * The Markdown report. With `previous` (the run before), each cell that has a counterpart there (same scenario,
+ * figure and column) carries "was X" with that run's median.
+ */
+export function renderMarkdown(report: BenchReport, previous?: PreviousRun): string {
   const out: string[] = [];
+  const prev = previous?.report;
   out.push(`# stagger benchmarks — ${report.date}${report.mode === 'quick' ? ' (quick run)' : ''}`);
   out.push('');
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
@@ -70,6 +104,17 @@ export function renderMarkdown(report: BenchReport): string {
       `(ABBA order); ran ${fmt(report.durationS)} s, started ${report.startedAt}. Each cell: median ` +
       `(min–max, IQR q1–q3, n = repetitions). Raw samples: \`${report.date}.json\`.`,
   );
+  out.push('');
+  out.push(
+    prev
+      ? `Previous figures ("was X", the median): \`${previous.file}\`, a ${prev.mode} run started ${prev.startedAt}` +
+          `${prev.mode !== report.mode ? ` (this is a ${report.mode} run: sizes differ)` : ''}.`
+      : 'No previous results to compare with.',
+  );
+  out.push('');
+  out.push('## Goals (issue #12)');
+  out.push('');
+  out.push(...renderGoals(report, prev));
   for (const s of report.scenarios) {
     out.push('');
     out.push(`## ${s.title}`);
@@ -82,7 +127,12 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(`|---|${s.columns.map(() => '---').join('|')}|---|---|`);
     for (const r of s.rows) {
       const verdict = r.verdict === 'met' ? 'met' : r.verdict === 'missed' ? '**missed**' : (r.verdict ?? '');
-      const cells = s.columns.map((_, i) => escape(r.cells[i] ? renderCell(r.cells[i]) : ''));
+      const cells = s.columns.map((column, i) => {
+        const here = r.cells[i];
+        const was = wasNote(here, previousCell(prev, s.id, r.metric, s.previousColumns?.[column] ?? column));
+        const shown = here ? renderCell(here) : '';
+        return escape(was ? `${shown}${shown ? '; ' : ''}${was}` : shown);
+      });
       out.push(
         `| ${escape(r.metric)} | ${cells.join(' | ')} | ${escape(r.target ?? '')} | ${verdict}${r.note ? ` ${escape(r.note)}` : ''} |`,
       );
@@ -96,13 +146,24 @@ export function renderMarkdown(report: BenchReport): string {
   return out.join('\n');
 }
 
-export function writeReport(report: BenchReport, dir: string): string[] {
+/** Writes <date>.json, <date>.md and latest.md into `dir`, the Markdown with `previous`'s figures beside. */
+export function writeReport(report: BenchReport, dir: string, previous?: PreviousRun): string[] {
   const json = `${dir}/${report.date}.json`;
   const md = `${dir}/${report.date}.md`;
   const latest = `${dir}/latest.md`;
   mkdirSync(dirname(json), { recursive: true });
-  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  const markdown = renderMarkdown(report);
+  const withPrevious: BenchReport = previous
+    ? {
+        ...report,
+        previous: {
+          file: previous.file,
+          startedAt: previous.report.startedAt,
+          mode: previous.report.mode,
+        },
+      }
+    : report;
+  writeFileSync(json, `${JSON.stringify(withPrevious, null, 2)}\n`);
+  const markdown = renderMarkdown(withPrevious, previous);
   writeFileSync(md, markdown);
   writeFileSync(latest, markdown);
   return [json, md, latest];

@@ -7,6 +7,7 @@ import type { RunningTarget } from '../../scripts/target/server.js';
 import { runtime } from '../../lib/runtime.js';
 import { QStashPublisher, type JobPublisher } from '../../lib/publishing/qstash-publisher.js';
 import type { BenchEnv, BrokerHandle } from './bench-env.js';
+import type { LambdaMeter } from './lambda-meter.js';
 import { seedPreferences } from './seed.js';
 
 export const BENCH_TASK = 'bench_job';
@@ -68,6 +69,10 @@ export interface StaggerStackOptions {
   spread?: string;
   /** Route Upstash Redis through the bridge's counting proxy (one more local HTTP hop). */
   countRedis?: boolean;
+  /** Count and time every function invocation (the cost scenario). */
+  meter?: LambdaMeter;
+  /** Another catalog instead of the one-type bench catalog (its users are seeded by the caller when `users` is 0). */
+  catalogPath?: string;
 }
 
 /** Flushes both of the bench's Redis servers, then starts everything and seeds `users` users with the bench task. */
@@ -76,7 +81,7 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
   await env.brokerAdmin.flushall();
   const target = await env.startTarget({ maxHits: 10_000_000 });
   const broker = await env.startBroker({ concurrency: o.brokerConcurrency });
-  const catalogPath = writeBenchJobCatalog('.local/bench', o.spread);
+  const catalogPath = o.catalogPath ?? writeBenchJobCatalog('.local/bench', o.spread);
   const fns = await env.startFunctions(
     broker,
     target.url,
@@ -86,14 +91,17 @@ export async function startStaggerStack(env: BenchEnv, o: StaggerStackOptions): 
       STAGGER_RATE_LIMIT_BENCH_API: o.taskLimit ?? o.globalLimit,
     },
     o.countRedis ?? false,
+    o.meter,
   );
-  await seedPreferences(env.appAdmin, {
-    prefix: fns.prefix,
-    users: o.users,
-    userId: benchUser,
-    zone: 'UTC',
-    enables: [{ taskId: BENCH_TASK, users: o.users, policy: 'fixed' }],
-  });
+  if (o.users > 0) {
+    await seedPreferences(env.appAdmin, {
+      prefix: fns.prefix,
+      users: o.users,
+      userId: benchUser,
+      zone: 'UTC',
+      enables: [{ taskId: BENCH_TASK, users: o.users, policy: 'fixed' }],
+    });
+  }
   const rt = runtime();
   return {
     target,

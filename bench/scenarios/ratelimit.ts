@@ -230,6 +230,27 @@ function report(
         target: '0 in every repetition',
         verdict: verdict(maxOver === 0),
       },
+      {
+        metric: 'the goal: achieved rate / limit ≥ 0.95 with 0 sliding windows over',
+        cells: [
+          text(
+            runs.stagger.length
+              ? `${fmt(rate)} of the limit, ${fmt(maxOver)} windows over in the worst repetition`
+              : 'not available',
+          ),
+          text('—'),
+        ],
+        target: '≥ 0.95 with 0 windows over',
+        verdict: verdict(rate >= 0.95 && maxOver === 0),
+        ...(runs.stagger.length && !(rate >= 0.95 && maxOver === 0)
+          ? {
+              note: [
+                ...(rate < 0.95 ? [`(rate ${fmt(0.95 - rate)} short`] : ['(rate met']),
+                ...(maxOver > 0 ? [`${fmt(maxOver)} windows over)`] : ['no window over)']),
+              ].join(', '),
+            }
+          : {}),
+      },
       { metric: 'calendar seconds over the limit', cells: sides.map((s) => col(s, (r) => r.alignedOver)) },
       {
         metric: 'deferral re-publishes per job (stagger)',
