@@ -12,6 +12,7 @@ import { costScenario } from './scenarios/cost.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { ratelimitScenario } from './scenarios/ratelimit.js';
+import { scaleScenario } from './scenarios/scale.js';
 import { spreadScenario } from './scenarios/spread.js';
 
 const SCENARIOS: Scenario[] = [
@@ -20,6 +21,7 @@ const SCENARIOS: Scenario[] = [
   spreadScenario,
   overheadScenario,
   costScenario,
+  scaleScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--only ${SCENARIOS.map((s) => s.id).join(',')}]`;
