@@ -1,11 +1,13 @@
 // Slots due together behind one global limit, through a real tick and its continuations on the local stack: the
 // windows stored at the claim are planned jointly, and every published job's start fits the limit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { stretchWindow } from '../../lib/scheduler/plan-spread.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import {
   brokerJobs,
+  RecordingPublisher,
   seedIndex,
   testDeps,
   userIds,
@@ -18,6 +20,8 @@ const catalog = writeSchedulerCatalog({ global: '10/1s' }, [
   { id: 'joint_big', schedule: DAILY, spread: '1m' },
   { id: 'joint_mid', schedule: DAILY, spread: '1m' },
   { id: 'joint_small', schedule: DAILY, spread: '1m' },
+  { id: 'resume_a', schedule: "{ every: day, at: '04:00' }", spread: '1m' },
+  { id: 'resume_b', schedule: "{ every: day, at: '04:00' }", spread: '1m' },
 ]);
 const SIZES = { joint_big: 1400, joint_mid: 800, joint_small: 400 } as const;
 const LIMIT = 10;
@@ -108,5 +112,42 @@ describe('joint capacity planning in a tick', () => {
       starts.push(...published.map((p) => p.job.notBefore));
     }
     expect(busiestWindow(starts, PERIOD)).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it('keeps the jointly planned window when a later tick takes over a slot whose fan-out crashed', async () => {
+    const T4 = Date.parse('2030-01-07T04:00:00Z');
+    for (const taskId of ['resume_a', 'resume_b'])
+      await seedIndex(stack, stack.prefix, taskId, userIds(1000, taskId));
+    const keys = keysFor(stack.prefix);
+    const windowOf = async (taskId: string) =>
+      Number(await stack.redis.hget(keys.slot(taskId, '_', '2030-01-07'), 'windowMs'));
+    // One slot at a time, so that the first publish is the first slot's first page.
+    const settings = { pageSize: 100, budgetMs: 600_000, limitGuardMs: GUARD, slotConcurrency: 1 };
+    // The first page goes out, then that slot's fan-out dies before its checkpoint.
+    const crashing = new RecordingPublisher(new QStashPublisher(stack.qstash, stack.api.url), 1);
+    const first = await runTick(
+      testDeps(stack, { prefix: stack.prefix, tasks: catalog.tasks, now: T4, publisher: crashing, settings }),
+      { holder: 'crashes', timeLeft: () => 600_000 },
+    );
+    expect(first).toMatchObject({ claimed: 2, failed: 1 });
+    const planned = { resume_a: await windowOf('resume_a'), resume_b: await windowOf('resume_b') };
+    const alone = stretchWindow(60_000, 1000, [{ limit: LIMIT, windowMs: 1000 }], GUARD);
+    expect(planned.resume_a).toBeGreaterThan(alone);
+    expect(planned.resume_b).toBeGreaterThan(alone);
+
+    // A minute later the crashed slot is stale: the tick resumes it alone, with the window stored at the claim.
+    const later = testDeps(stack, { prefix: stack.prefix, tasks: catalog.tasks, now: T4 + 60_000, settings });
+    const second = await runTick(later, { holder: 'resumes', timeLeft: () => 600_000 });
+    expect(second).toMatchObject({ claimed: 0, resumed: 1, failed: 0 });
+    expect({ resume_a: await windowOf('resume_a'), resume_b: await windowOf('resume_b') }).toEqual(planned);
+    const resumedTask = later.recorder.jobs[0]?.taskId as 'resume_a' | 'resume_b';
+    expect(later.recorder.jobs.length).toBeGreaterThanOrEqual(900);
+    for (const job of later.recorder.jobs) {
+      expect(job.taskId).toBe(resumedTask);
+      expect(job.notBefore).toBeLessThan(T4 + planned[resumedTask]);
+    }
+    // The resumed pages continue the lattice of the claim: the last rank lands in the window's last stratum.
+    const last = Math.max(...later.recorder.jobs.map((j) => j.notBefore));
+    expect(last).toBeGreaterThanOrEqual(T4 + planned[resumedTask] - planned[resumedTask] / 1000 - 1);
   });
 });
