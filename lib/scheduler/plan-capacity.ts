@@ -10,10 +10,10 @@
 // - A slot's demand through the limit is q = ceil(slack * N * T / W): a lattice of N jobs W/N apart
 //   puts at most ceil(T * N / W) of them into any window of T. When the demands of a group add up to
 //   at most `limit`, nothing changes (so a slot alone on its limits keeps its own plan exactly).
-// - Otherwise the limit is shared out in whole jobs per T, in proportion to N (water-filling: a
-//   slot that needs less than its proportional share keeps its demand and frees the rest), each
-//   slot getting at least 1; the slot's window becomes max(W, ceil(slack * N * T / share)). Equal
-//   starts and the proportional rule give equal windows of slack * ΣN * T / limit.
+// - Otherwise the limit is shared out in whole jobs per T, each slot getting at least 1 and at most
+//   its demand, so that the longest resulting window is as short as whole shares allow (shares about
+//   proportional to N; a slot that needs less keeps its demand and frees the rest); the slot's window
+//   becomes max(W, ceil(slack * N * T / share)). Equal starts give windows near slack * ΣN * T / limit.
 // - With shares summing to `limit`, the union of the planned start times holds at most `limit` in
 //   any sliding window of T (each lattice holds at most its share).
 // - A slot under several shared limits takes the widest window any of them asks. Widened windows can
@@ -65,39 +65,34 @@ export function windowForShare(total: number, share: number, periodMs: number): 
 }
 
 /**
- * Splits `capacity` whole units between members: each gets at most its demand and at least 1,
- * the rest in proportion to its weight (water-filling), remainders to the largest fractions.
+ * Splits `capacity` whole units between members, each at least 1 and at most its demand, so that
+ * the largest weight per unit (a slot's window, for weights in jobs) is as small as it can be:
+ * the smallest bound M with Σ max(1, ceil(weight / M)) ≤ capacity, found by bisection, then any
+ * unit left over to the member with the most weight per unit. Members that need less than their
+ * proportional share keep their demand (water-filling); at equal weights the shares are equal.
  */
 export function shareOut(demands: readonly number[], weights: readonly number[], capacity: number): number[] {
-  const total = demands.reduce((a, b) => a + b, 0);
-  if (total <= capacity) return [...demands];
-  const shares = demands.map(() => 0);
-  let open = demands.map((_, i) => i);
-  let left = capacity;
-  for (;;) {
-    const weight = open.reduce((a, i) => a + (weights[i] ?? 0), 0);
-    const satisfied = open.filter((i) => (demands[i] ?? 0) <= (left * (weights[i] ?? 0)) / weight);
-    if (satisfied.length === 0 || weight <= 0) break;
-    for (const i of satisfied) {
-      shares[i] = demands[i] ?? 0;
-      left -= shares[i];
-    }
-    open = open.filter((i) => !satisfied.includes(i));
-    if (open.length === 0) return shares;
+  if (demands.reduce((a, b) => a + b, 0) <= capacity) return [...demands];
+  const at = (bound: number) =>
+    demands.map((d, i) => Math.min(d, Math.max(1, Math.ceil((weights[i] ?? 0) / bound - EPSILON))));
+  const sum = (shares: number[]) => shares.reduce((a, b) => a + b, 0);
+  let high = Math.max(1, ...weights);
+  if (sum(at(high)) > capacity) return at(high);
+  let low = 0;
+  for (let i = 0; i < 100 && high - low > EPSILON * high; i++) {
+    const mid = (low + high) / 2;
+    if (sum(at(mid)) <= capacity) high = mid;
+    else low = mid;
   }
-  const weight = open.reduce((a, i) => a + (weights[i] ?? 0), 0);
-  const exact = open.map((i) => (weight > 0 ? (left * (weights[i] ?? 0)) / weight : left / open.length));
-  open.forEach((i, k) => (shares[i] = Math.max(1, Math.floor(exact[k] ?? 0))));
-  let spare = left - open.reduce((a, i) => a + (shares[i] ?? 0), 0);
-  const byRemainder = open
-    .map((i, k) => ({ i, rest: (exact[k] ?? 0) - (shares[i] ?? 0) }))
-    .sort((a, b) => b.rest - a.rest || a.i - b.i);
-  for (const { i } of byRemainder) {
-    if (spare <= 0) break;
-    if ((shares[i] ?? 0) < (demands[i] ?? 0)) {
-      shares[i] = (shares[i] ?? 0) + 1;
-      spare--;
-    }
+  const shares = at(high);
+  for (let spare = capacity - sum(shares); spare > 0; spare--) {
+    let best = -1;
+    shares.forEach((q, i) => {
+      if (q >= (demands[i] ?? 0)) return;
+      if (best < 0 || (weights[i] ?? 0) / q > (weights[best] ?? 0) / (shares[best] ?? 1)) best = i;
+    });
+    if (best < 0) break;
+    shares[best] = (shares[best] ?? 0) + 1;
   }
   return shares;
 }
