@@ -190,10 +190,20 @@ function planTogether(deps: SchedulerDeps, claims: ClaimPlan[]): ClaimPlan[] {
   const joint = planCapacity(slots, settings.limitGuardMs);
   if (joint.widened > 0)
     deps.log?.info({ slots: slots.length, widened: joint.widened }, 'slots planned together');
-  for (const c of joint.capped)
+  // One line per tick, however many slots: the first few in full, the rest counted.
+  if (joint.capped.length > 0)
     deps.log?.warn(
-      { slot: idOf(c), neededMs: c.neededMs, windowMs: c.windowMs, reason: c.reason, limit: c.limit },
-      'slot window capped: the worker limiter will defer the excess',
+      {
+        capped: joint.capped.length,
+        slots: joint.capped.slice(0, 20).map((c) => ({
+          slot: idOf(c),
+          neededMs: c.neededMs,
+          windowMs: c.windowMs,
+          reason: c.reason,
+          limit: c.limit,
+        })),
+      },
+      'slot windows capped: the worker limiter will defer the excess',
     );
   return joint.plans;
 }

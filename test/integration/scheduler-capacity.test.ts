@@ -1,6 +1,8 @@
 // Slots due together behind one global limit, through a real tick and its continuations on the local stack: the
 // windows stored at the claim are planned jointly, and every published job's start fits the limit.
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../lib/log.js';
 import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { stretchWindow } from '../../lib/scheduler/plan-spread.js';
 import { runTick } from '../../lib/scheduler/tick.js';
@@ -22,6 +24,8 @@ const catalog = writeSchedulerCatalog({ global: '10/1s' }, [
   { id: 'joint_small', schedule: DAILY, spread: '1m' },
   { id: 'resume_a', schedule: "{ every: day, at: '04:00' }", spread: '1m' },
   { id: 'resume_b', schedule: "{ every: day, at: '04:00' }", spread: '1m' },
+  { id: 'hourly_a', schedule: "{ every: hour, at: ':30' }", spread: '40m' },
+  { id: 'hourly_b', schedule: "{ every: hour, at: ':30' }", spread: '40m' },
 ]);
 const SIZES = { joint_big: 1400, joint_mid: 800, joint_small: 400 } as const;
 const LIMIT = 10;
@@ -148,5 +152,42 @@ describe('joint capacity planning in a tick', () => {
     // The resumed pages continue the lattice of the claim: the last rank lands in the window's last stratum.
     const last = Math.max(...later.recorder.jobs.map((j) => j.notBefore));
     expect(last).toBeGreaterThanOrEqual(T4 + planned[resumedTask] - planned[resumedTask] / 1000 - 1);
+  });
+
+  it('caps jointly widened windows at the next period and says so in one log line', async () => {
+    const T530 = Date.parse('2030-01-07T05:30:00Z');
+    // 20,000 each: alone 2,550 s at 10 per 1.25 s, under the hour; together twice that, past 06:30.
+    for (const taskId of ['hourly_a', 'hourly_b'])
+      await seedIndex(stack, stack.prefix, taskId, userIds(20_000, taskId));
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) }) as unknown as Logger;
+    const nowhere = { publishJobs: async () => undefined, publishContinuations: async () => undefined };
+    const deps = testDeps(stack, {
+      prefix: stack.prefix,
+      tasks: catalog.tasks,
+      now: T530,
+      publisher: new RecordingPublisher(nowhere),
+      settings: { pageSize: 500, budgetMs: 1, limitGuardMs: GUARD },
+    });
+    const tick = await runTick({ ...deps, log }, { holder: 'capped', timeLeft: () => 600_000 });
+    expect(tick.claimed).toBe(2);
+    const keys = keysFor(stack.prefix);
+    for (const taskId of ['hourly_a', 'hourly_b'])
+      expect(Number(await stack.redis.hget(keys.slot(taskId, '_', '2030-01-07T05'), 'windowMs'))).toBe(
+        3_600_000,
+      );
+    const capped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['capped']);
+    expect(capped).toHaveLength(1);
+    expect(capped[0]).toMatchObject({
+      level: 40,
+      capped: 2,
+      msg: 'slot windows capped: the worker limiter will defer the excess',
+    });
+    const slots = capped[0]?.['slots'] as { slot: string; reason: string; neededMs: number }[];
+    expect(slots.map((c) => c.slot).sort()).toEqual(['hourly_a:_:2030-01-07T05', 'hourly_b:_:2030-01-07T05']);
+    for (const c of slots) {
+      expect(c.reason).toBe('next-period');
+      expect(c.neededMs).toBeGreaterThan(3_600_000);
+    }
   });
 });
