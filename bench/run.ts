@@ -12,16 +12,16 @@ import { costScenario } from './scenarios/cost.js';
 import { fanoutScenario } from './scenarios/fanout.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { ratelimitScenario } from './scenarios/ratelimit.js';
-import { scaleScenario } from './scenarios/scale.js';
 import { spreadScenario } from './scenarios/spread.js';
+import { scaleScenario } from './scenarios/scale.js';
 
 const SCENARIOS: Scenario[] = [
   fanoutScenario,
   ratelimitScenario,
   spreadScenario,
   overheadScenario,
-  costScenario,
   scaleScenario,
+  costScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--only ${SCENARIOS.map((s) => s.id).join(',')}]`;

@@ -185,7 +185,7 @@ async function runScale(ctx: ScenarioContext, users: number): Promise<ScaleRun> 
 
 export const scaleScenario: Scenario = {
   id: 'scale',
-  title: '6. The million-user tick: one daily task, every user due at once',
+  title: '7. The million-user tick: one daily task, every user due at once',
   async run(ctx) {
     const users = ctx.quick ? 20_000 : 1_000_000;
     const run = await runScale(ctx, users);
@@ -254,7 +254,7 @@ function report(ctx: ScenarioContext, r: ScaleRun): ScenarioReport {
     .join('; ');
   return {
     id: 'scale',
-    title: '6. The million-user tick: one daily task, every user due at once',
+    title: '7. The million-user tick: one daily task, every user due at once',
     params: {
       users: fmt(r.users),
       'task types': 1,
