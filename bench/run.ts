@@ -15,12 +15,14 @@ import { overheadScenario } from './scenarios/overhead.js';
 import { ratelimitScenario } from './scenarios/ratelimit.js';
 import { sharedLimitScenario } from './scenarios/shared-limit.js';
 import { spreadScenario } from './scenarios/spread.js';
+import { scaleScenario } from './scenarios/scale.js';
 
 const SCENARIOS: Scenario[] = [
   fanoutScenario,
   ratelimitScenario,
   spreadScenario,
   overheadScenario,
+  scaleScenario,
   costScenario,
   sharedLimitScenario,
 ];

@@ -5,6 +5,8 @@
 // jitter clusters). planJobs uses one u per slot (a lattice with a random phase), which makes it k.
 // Members enabled after the claim (rank >= N) get a plain uniform offset.
 export interface RateLimitRule {
+  /** Catalog key: slots naming the same limit share it (plan-capacity.ts). */
+  name?: string;
   limit: number;
   windowMs: number;
 }
@@ -14,8 +16,9 @@ export interface RateLimitRule {
  * with rate = limit / (window + guard) of the tightest rule. The worker's limiter admits `limit`
  * per `window + guardMs` (STAGGER_LIMIT_GUARD_MS), so a stretch by the bare window would plan
  * guard/(window+guard) more jobs than it admits and defer that share of every stretched slot.
- * Stratified jitter can still put one job more than the average into a limiter window, and global
- * limits are shared with other slots: the worker's limiter stays the guard and defers the excess.
+ * Stratified jitter can still put one job more than the average into a limiter window, and shared
+ * limits are split between the slots of a tick afterwards (plan-capacity.ts): the worker's limiter
+ * stays the guard and defers any excess.
  */
 /** Stretched windows get 2% more room: arrival jitter of a few ms must not tip a lattice over the limit. */
 export const STRETCH_SLACK = 1.02;

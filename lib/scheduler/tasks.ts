@@ -7,7 +7,7 @@ export function schedulableTask(task: Task, limits: Catalog['rateLimits']): Sche
   const rules: RateLimitRule[] = [];
   for (const key of new Set([...task.rateLimits, GLOBAL_RATE_LIMIT])) {
     const rule = limits[key];
-    if (rule) rules.push({ limit: rule.limit, windowMs: rule.windowMs });
+    if (rule) rules.push({ name: key, limit: rule.limit, windowMs: rule.windowMs });
   }
   return {
     id: task.id,

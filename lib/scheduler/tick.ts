@@ -4,12 +4,14 @@
 // commands): 1 lock grant; 1 script (paused set, every task's zone groups, active slots); 1 MGET
 // per 1,000 (task, group) pairs for the last claimed periods; 1 pipeline of claims and take-overs.
 // After the fan-out, 1 pipeline records the status and the tick's metrics (tick-record.ts).
+import { nextDue } from '../domain/periods.js';
 import { periodStatsTtlMs } from '../metrics/buckets.js';
 import { readTickState } from './tick-state.js';
 import { stopSignal, type SchedulerDeps, type TimeLeft } from './deps.js';
 import type { DlqSweepResult } from './dlq-reconcile.js';
 import { fanOutAll, idOf, slotLogFields, type OwnedSlot, type SlotReport } from './fanout.js';
 import { SchedulerLock } from './lock.js';
+import { planCapacity } from './plan-capacity.js';
 import { planSlot, type ClaimPlan, type GroupState, type SkipReason, type SlotPlan } from './plan.js';
 import { SlotStore } from './slots.js';
 import { recordTick } from './tick-record.js';
@@ -127,7 +129,10 @@ async function claimDueSlots(
     planSlot({ ...g, lastDueAt: lastDueAts[i] }, now, settings.lateAfterMs, settings.limitGuardMs),
   );
 
-  const claims = plans.filter((p): p is ClaimPlan => p.kind === 'claim');
+  const claims = planTogether(
+    deps,
+    plans.filter((p): p is ClaimPlan => p.kind === 'claim'),
+  );
   for (const p of plans) if (p.kind === 'skip') bump(summary.skipped, p.reason);
   const claimedKeys = new Set(
     claims.map((p) => idOf({ taskId: p.taskId, group: p.group, periodKey: p.period.key })),
@@ -167,6 +172,40 @@ async function claimDueSlots(
     owned.push({ slot: outcome.slot, how: outcome.kind, retries: task.retries });
   }
   return owned;
+}
+
+/** The claims' windows widened so that slots sharing a limit fit it together (plan-capacity.ts). */
+function planTogether(deps: SchedulerDeps, claims: ClaimPlan[]): ClaimPlan[] {
+  const { tasks, settings } = deps;
+  const slots = claims.map((plan) => {
+    const task = tasks.get(plan.taskId);
+    if (!task) return { plan, limits: [], endBy: plan.startAt + plan.windowMs };
+    return {
+      plan,
+      limits: task.rateLimits,
+      endBy: nextDue(task.schedule, plan.period.dueAtMs, plan.tz).dueAtMs,
+    };
+  });
+  if (slots.length < 2) return claims;
+  const joint = planCapacity(slots, settings.limitGuardMs);
+  if (joint.widened > 0)
+    deps.log?.info({ slots: slots.length, widened: joint.widened }, 'slots planned together');
+  // One line per tick, however many slots: the first few in full, the rest counted.
+  if (joint.capped.length > 0)
+    deps.log?.warn(
+      {
+        capped: joint.capped.length,
+        slots: joint.capped.slice(0, 20).map((c) => ({
+          slot: idOf(c),
+          neededMs: c.neededMs,
+          windowMs: c.windowMs,
+          reason: c.reason,
+          limit: c.limit,
+        })),
+      },
+      'slot windows capped: the worker limiter will defer the excess',
+    );
+  return joint.plans;
 }
 
 function bump<K extends string>(counts: Partial<Record<K, number>>, key: K): void {
