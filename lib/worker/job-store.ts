@@ -27,8 +27,16 @@ export type StartResult =
   /**
    * `admittedAt`: the send instant the rate limits recorded for this run (epoch ms on the script's clock);
    * `waitMs`: how long after the script ran that instant is: wait that long from the reply, then call.
+   * `serverAt`: the server clock the script read (ms), so `serverAt + waitMs` is the instant on that clock.
    */
-  | { kind: 'claimed'; attempt: number; params: string; admittedAt: number; waitMs: number };
+  | {
+      kind: 'claimed';
+      attempt: number;
+      params: string;
+      admittedAt: number;
+      waitMs: number;
+      serverAt?: number;
+    };
 
 const StartReply = z.discriminatedUnion('r', [
   z.object({ r: z.literal('duplicate'), state: z.string() }),
@@ -48,6 +56,7 @@ const StartReply = z.discriminatedUnion('r', [
     // Sent as text: the reservation grid's fractions of a millisecond would not survive cjson's number format.
     admittedAt: z.union([z.string(), z.number()]).pipe(z.coerce.number()),
     waitMs: z.number().min(0),
+    serverAt: z.number(),
     params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
   }),
 ]);
@@ -59,6 +68,8 @@ export interface StartInput {
   limits: readonly LimitSpec[];
   /** Longest wait for a reservation the caller takes (ms); a later one is refused (deferred). Default 0. */
   maxWaitMs?: number;
+  /** Reserve no earlier than this long after the script's time (ms), so the reply arrives first. Default 0. */
+  leadMs?: number;
   /** Set when the catalog already says the job must not run (unknown or disabled task type). */
   skipReason?: string;
   /** Upstash-Retried of this delivery. */
@@ -144,6 +155,7 @@ export class JobStore {
         stats.bucketMs,
         stats.ttlMs,
         Math.max(0, Math.floor(input.maxWaitMs ?? 0)),
+        Math.max(0, Math.ceil(input.leadMs ?? 0)),
         ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
       ],
     );
@@ -170,6 +182,7 @@ export class JobStore {
           params: r.params,
           admittedAt: r.admittedAt,
           waitMs: r.waitMs,
+          serverAt: r.serverAt,
         };
     }
   }

@@ -6,6 +6,7 @@ import { renderTarget, TargetError, type TemplateParams } from '../domain/target
 import type { Logger } from '../log.js';
 import { periodStatsPolicy } from '../metrics/buckets.js';
 import { callTarget, type CallResult } from './call-target.js';
+import { ScriptClock } from './script-clock.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
 import type { JobPublisher } from '../publishing/qstash-publisher.js';
@@ -20,8 +21,11 @@ export const WORKER_POLICY = {
   earlyWaitMaxMs: 1_500,
   /** Time kept back from the Lambda deadline for recording the run after the call is cut off. */
   recordReserveMs: 2_000,
-  /** Fresh reservations a delivery takes after waking too late for one, before it defers instead. */
-  lateRestarts: 2,
+  /**
+   * Fresh reservations a delivery takes after waking too late for one, before it defers instead: one more start
+   * script is far cheaper than a re-published message (and the late start it would arrive as).
+   */
+  lateRestarts: 5,
 } as const;
 
 export interface Delivery {
@@ -57,6 +61,8 @@ export interface WorkerDeps {
    * (re-published). Also bounded per delivery by its deadline less the task's timeout.
    */
   maxWaitMs?: number;
+  /** What this process knows of the start script's clock (offset, round trip); default: one per process. */
+  scriptClock?: ScriptClock;
   clock?: () => number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -75,6 +81,26 @@ interface Run {
 }
 
 const tasksByCatalog = new WeakMap<Catalog, Map<string, Task>>();
+const processScriptClock = new ScriptClock();
+
+/**
+ * The local instants between which a reserved instant falls: from this start alone, between the wait counted from
+ * the request and from the reply; with the server clock the script read, as narrow as recent starts allow.
+ */
+function reservedLocally(
+  scriptClock: ScriptClock,
+  sentAt: number,
+  repliedAt: number,
+  start: { waitMs: number; serverAt?: number },
+): { earliest: number; latest: number } {
+  const alone = { earliest: sentAt + start.waitMs, latest: repliedAt + start.waitMs };
+  if (start.serverAt === undefined) return alone;
+  const known = scriptClock.local(start.serverAt + start.waitMs);
+  return {
+    earliest: Math.max(alone.earliest, known.earliest),
+    latest: Math.min(alone.latest, known.latest),
+  };
+}
 
 function taskOf(catalog: Catalog, taskId: string): Task | undefined {
   let byId = tasksByCatalog.get(catalog);
@@ -159,12 +185,14 @@ async function startAndRun(
       deadline - clock() - WORKER_POLICY.recordReserveMs - (task?.timeoutMs ?? 0),
     ),
   );
+  const scriptClock = deps.scriptClock ?? processScriptClock;
   const startedAt = clock();
   const start = await deps.store.start({
     message: m,
     now: startedAt,
     leaseMs: Math.max(0, timeoutMs) + JOB_POLICY.leaseMarginMs,
     maxWaitMs,
+    leadMs: Math.min(maxWaitMs, scriptClock.leadMs()),
     limits: run.limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
@@ -187,17 +215,19 @@ async function startAndRun(
     case 'denied':
       return defer(run, start.retryAt, start.limit, start.deferrals, start.replays);
     case 'claimed': {
-      // The wait counts from the reply, so the call never leaves before its reserved instant; the reply's way
-      // back (at most this round trip) and the timer's lateness are what the guard has to cover.
-      if (start.waitMs > 0) await sleep(Math.ceil(start.waitMs));
+      // Never before the latest local instant the reservation can be; late by at most the time since the earliest.
+      const repliedAt = clock();
+      scriptClock.observe(startedAt, repliedAt, start.serverAt);
+      const reserved = reservedLocally(scriptClock, startedAt, repliedAt, start);
+      if (reserved.latest > repliedAt) await sleep(Math.ceil(reserved.latest - repliedAt));
       // Sent much later than reserved, this call could bunch with later ones at the target: give the claim back.
       // (A guard of 0 means: trust reserved instants as arrival times.)
-      const late = clock() - (startedAt + start.waitMs);
+      const late = clock() - reserved.earliest;
       if (deps.store.rateGuardMs > 0 && late > deps.store.rateGuardMs / 2) {
         const released = await deps.store.release(m, start.attempt, clock(), run.limits);
         if (!released) return { kind: 'retry', reason: 'claim_lost' };
         run.log.info(
-          { lateMs: late, waitMs: start.waitMs },
+          { lateMs: late, waitMs: start.waitMs, roundTripMs: repliedAt - startedAt },
           mayRestart ? 'woke too late to send; reserving again' : 'woke too late to send; deferred',
         );
         if (mayRestart) return 'restart';

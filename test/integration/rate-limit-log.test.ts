@@ -183,6 +183,30 @@ describe('sliding-log reservations', () => {
     expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 615 });
   });
 
+  it('reserves no earlier than the lead after its time (never past the budget) and reports the server clock it read', async () => {
+    const { store } = await storeWithUser(uniquePrefix('rl'));
+    const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 };
+    const start = (i: number, leadMs: number, maxWaitMs: number) =>
+      store.start({
+        message: jobMessage('t', 'u', `l${i}`),
+        now: T0,
+        leaseMs: 1000,
+        leadMs,
+        maxWaitMs,
+        limits: [wide],
+        retried: 0,
+      });
+    const before = Date.now();
+    const r = await start(0, 30, 1000);
+    expect(r).toMatchObject({ kind: 'claimed', waitMs: 30, admittedAt: T0 + 30 });
+    // The server's clock, not the injected now (the script's time is the later of the two).
+    const serverAt = (r as { serverAt?: number }).serverAt!;
+    expect(serverAt).toBeGreaterThanOrEqual(before - 1);
+    expect(serverAt).toBeLessThanOrEqual(Date.now() + 1);
+    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 132.5 });
+    expect(await start(2, 500, 300)).toMatchObject({ kind: 'claimed', waitMs: 300 });
+  });
+
   it('takes a released claim out of the logs, so the next start gets its capacity', async () => {
     const { store, keys } = await storeWithUser(uniquePrefix('rl'));
     const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };

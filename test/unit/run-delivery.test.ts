@@ -13,6 +13,7 @@ import {
   type WorkerDeps,
 } from '../../lib/worker/run-delivery.js';
 import { verdictResult } from '../../lib/worker/qstash-edge.js';
+import { ScriptClock } from '../../lib/worker/script-clock.js';
 
 const NOW = Date.UTC(2026, 10, 30, 8, 0, 0);
 const catalog = parseCatalog(`
@@ -70,6 +71,7 @@ function harness(start: StartResult, opts: { fetch?: typeof fetch; guardMs?: num
     publisher: { publish: async (m, o) => (published.push({ message: m, opts: o }), 'msg_new') },
     catalog,
     log: () => logger,
+    scriptClock: new ScriptClock(),
     clock: () => now,
     random: () => 0.5,
     sleep: async (ms) => {
@@ -153,7 +155,11 @@ describe('runDelivery', () => {
     const v = await runDelivery(h.deps, { message: message(), messageId: 'm1', retried: 0 });
     expect(v).toMatchObject({ kind: 'ack', outcome: 'deferred' });
     expect(h.starts).toHaveLength(1 + WORKER_POLICY.lateRestarts);
-    expect([h.releases, calls, h.records]).toEqual([[4, 4, 4], 0, []]);
+    expect([h.releases, calls, h.records]).toEqual([
+      Array.from({ length: 1 + WORKER_POLICY.lateRestarts }, () => 4),
+      0,
+      [],
+    ]);
     // The reservation leaves the limits it was written to.
     expect(h.releasedLimits[0]).toEqual(['global', 'billing']);
   });
@@ -192,6 +198,41 @@ describe('runDelivery', () => {
     expect(sleeps).toEqual([1235]);
     expect(calledAt).toBe(NOW + 1235);
     expect(h.releases).toEqual([]);
+  });
+
+  it('places the reservation on its own clock whatever the skew: a slow reply is neither late nor sent early', async () => {
+    // The server clock is 5 s ahead. The first start's round trip is instant (the offset is then known exactly);
+    // the second's reply takes 40 ms, then a reservation 100 ms after the script ran is due 60 ms after the reply.
+    const SKEW = 5000;
+    let calledAt: number | undefined;
+    const h = harness(
+      { kind: 'duplicate', state: 'x' },
+      { guardMs: 25, fetch: async () => ((calledAt = h.now()), new Response(null)) },
+    );
+    const sleeps: number[] = [];
+    h.deps.sleep = async (ms) => (sleeps.push(ms), h.advance(ms));
+    h.deps.store.start = async (input) => {
+      h.starts.push(input);
+      h.advance(10);
+      const serverAt = h.now() + SKEW;
+      h.advance(30);
+      return {
+        kind: 'claimed',
+        attempt: 1,
+        params: '{"n":1}',
+        admittedAt: serverAt + 100,
+        waitMs: 100,
+        serverAt,
+      };
+    };
+    // An earlier instant round trip taught the clock the offset.
+    h.deps.scriptClock!.observe(NOW - 1, NOW - 1, NOW - 1 + SKEW);
+    const v = await runDelivery(h.deps, { message: message(), messageId: 'm1', retried: 0 });
+    expect(v).toMatchObject({ kind: 'ack', outcome: 'succeeded' });
+    // Reserved at NOW + 10 + 100 on the local clock: 70 ms after the reply at NOW + 40, not 100 ms after it.
+    expect([sleeps, calledAt, h.releases]).toEqual([[70], NOW + 110, []]);
+    // The next start reserves ahead by the smoothed round trip: 0.2 of 40 ms after the instant one.
+    expect(h.deps.scriptClock!.leadMs()).toBe(8);
   });
 
   it('offers the store a wait budget bounded by the setting and by the deadline less the task timeout', async () => {

@@ -35,7 +35,8 @@
     ARGV[13] start-time bucket width (ms) of the period stats; 0 = keep no period stats (manual runs)
     ARGV[14] period stats retention (ms)
     ARGV[15] wait budget (ms): the longest wait for a reservation the caller accepts; later is refused
-    ARGV[16..] name, limit, window ms: one triple per KEYS[8..]
+    ARGV[16] lead (ms): reserve no earlier than this after the script's time (the reply's way back); <= budget
+    ARGV[17..] name, limit, window ms: one triple per KEYS[8..]
 
   Metrics (no extra round trip): counters <task>:duplicate|busy|skipped|deferred|started and
   limit:<name>:denied; on a job's first start ever (field firstStartedAt) the lateness histogram
@@ -47,16 +48,18 @@
     {r='skipped', reason}            recorded as skipped (no such user or task, paused, disabled)
     {r='denied', retryAt, limit, deferrals, replays}  no instant within the budget; nothing claimed or consumed;
                                      retryAt = this job's deferral slot
-    {r='claimed', attempt, params, admittedAt, waitMs}  claimed: state running, attempts + 1, every limit holds
-                                     the send instant admittedAt (text, exact); waitMs = admittedAt minus the
-                                     script's time, so a caller's clock skew does not move the send
+    {r='claimed', attempt, params, admittedAt, waitMs, serverAt}  claimed: state running, attempts + 1, every
+                                     limit holds the send instant admittedAt (text, exact); waitMs = admittedAt
+                                     minus the script's time, so a caller's clock skew does not move the send;
+                                     serverAt = the server clock (ms) the script read, for the caller to place
+                                     serverAt + waitMs on its own clock
 ]]
 local job, metrics = KEYS[1], KEYS[5]
 local now = tonumber(ARGV[1])
 local jobId, taskId = ARGV[2], ARGV[3]
 local leaseMs, skip, retention, guard = tonumber(ARGV[8]), ARGV[9], ARGV[10], tonumber(ARGV[11])
 local statsBucket = tonumber(ARGV[13])
-local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 8, 16
+local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 8, 17
 local LATENESS_BOUNDS = { 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000 } -- lib/metrics/buckets.ts LATENESS_BOUNDS_MS (a test compares)
 --- @include "bucketLabel"
 --- @include "reserveSlot"
@@ -105,9 +108,12 @@ end
 -- The script's time is when it runs, not when a worker read its clock: the server's TIME, never before the
 -- caller's now. Reservations start there, so a worker that was slow to get here cannot slip an entry into a
 -- window that has moved on, and the wait it gets back is measured on this one clock.
-local at = now
+local at, serverAt = now, now
 local ok, t = pcall(redis.call, 'TIME')
-if ok then at = math.max(at, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
+if ok then
+  serverAt = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  at = math.max(at, math.floor(serverAt))
+end
 local logs = {}
 for i = FIRST_LIMIT_KEY, #KEYS do
   local a = FIRST_LIMIT_ARG + (i - FIRST_LIMIT_KEY) * 3
@@ -116,7 +122,8 @@ end
 reserveTrim(logs, at)
 
 -- Every limit is searched before any is consumed.
-local sendAt, blocked = reserveSlot(logs, at, at + tonumber(ARGV[15]))
+local budget = tonumber(ARGV[15])
+local sendAt, blocked = reserveSlot(logs, at + math.min(tonumber(ARGV[16]), budget), at + budget)
 if blocked then
   local retryAt = math.ceil(sendAt)
   local horizon = tonumber(redis.call('HGET', KEYS[6], blocked.name))
@@ -155,4 +162,4 @@ if redis.call('HSETNX', job, 'firstStartedAt', string.format('%d', startsAt)) ==
   end
 end
 return cjson.encode({ r = 'claimed', attempt = attempt, params = params, admittedAt = string.format('%.17g', sendAt),
-  waitMs = waitMs })
+  waitMs = waitMs, serverAt = serverAt })
