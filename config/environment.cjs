@@ -161,10 +161,10 @@ const VARIABLES = [
   },
   {
     name: 'STAGGER_LIMIT_GUARD_MS',
-    default: '25',
+    default: '50',
     applies: 'both',
     kind: 'function',
-    doc: 'added to every rate-limit window (ms): covers a reserved instant to the call arriving; the worker gives a reservation back when it wakes later than half of it',
+    doc: 'added to every rate-limit window (ms): covers a reserved instant to the call arriving; half for the wake-up (the worker gives a reservation back when it wakes later), half for the way to the target (raise it for far targets)',
   },
   {
     name: 'STAGGER_MAX_WAIT_MS',

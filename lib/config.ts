@@ -18,7 +18,7 @@ const list = z
 
 /** Defaults of settings that code also needs where no environment is read (scheduler settings, the job store). */
 export const CONFIG_DEFAULTS = {
-  limitGuardMs: 25,
+  limitGuardMs: 50,
   maxWaitMs: 3_000,
   fanoutPageSize: 500,
   fanoutBudgetMs: 40_000,
@@ -53,8 +53,10 @@ const EnvSchema = z.object({
   STAGGER_CATALOG_PATH: z.string().min(1).default(DEFAULT_CATALOG_PATH),
   /**
    * Added to every rate-limit window (ms): covers the spread between a reserved send instant and the call's
-   * arrival at the target (the start script's reply, timer lateness, network). The worker gives a reservation
-   * back when it wakes later than half of it. (Not under STAGGER_RATE_LIMIT_*: that prefix sets catalog limits.)
+   * arrival at the target. Half is for the wake-up, which the worker measures (timer lateness, how well it knows
+   * the script's clock) and enforces: it gives a reservation back when it wakes later than that. The other half is
+   * for the way to the target (connection setup, network), which it cannot measure: raise it for far targets.
+   * (Not under STAGGER_RATE_LIMIT_*: that prefix sets catalog limits.)
    */
   STAGGER_LIMIT_GUARD_MS: z.coerce.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.limitGuardMs),
   /**

@@ -156,7 +156,7 @@ describe('sliding-log reservations', () => {
   });
 
   it('reserves the latest instant any limit asks for, fills gaps another limit left, and consumes nothing when refused', async () => {
-    const { store, keys } = await storeWithUser(uniquePrefix('rl'));
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
     const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 }; // 102.5 ms apart
     const narrow: LimitSpec = { name: 'narrow', limit: 2, windowMs: 1000 }; // 512.5 ms apart
     let n = 0;
@@ -184,7 +184,7 @@ describe('sliding-log reservations', () => {
   });
 
   it('reserves no earlier than the lead after its time (never past the budget) and reports the server clock it read', async () => {
-    const { store } = await storeWithUser(uniquePrefix('rl'));
+    const { store } = await storeWithUser(uniquePrefix('rl'), 25);
     const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 };
     const start = (i: number, leadMs: number, maxWaitMs: number) =>
       store.start({
@@ -208,7 +208,7 @@ describe('sliding-log reservations', () => {
   });
 
   it('takes a released claim out of the logs, so the next start gets its capacity', async () => {
-    const { store, keys } = await storeWithUser(uniquePrefix('rl'));
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
     const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };
     const a = jobMessage('t', 'u', 'a');
     const b = jobMessage('t', 'u', 'b');
@@ -242,7 +242,7 @@ describe('sliding-log reservations', () => {
   });
 
   it('leases a claim over its wait; a worker that dies waiting is taken over after it, and only the new attempt owns the job', async () => {
-    const { store, keys } = await storeWithUser(uniquePrefix('rl'));
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
     const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };
     const other = jobMessage('t', 'u', 'other');
     const m = jobMessage('t', 'u', 'dies');

@@ -104,7 +104,7 @@ describe('rate limits', () => {
       expect.arrayContaining(Object.keys(firstAnswers)),
     );
     // The limiter was under pressure whenever more than 50 first deliveries were each sent and answered inside one
-    // second (their start scripts then ran inside it): sends are paced 20.5 ms apart, so fewer than 50 of them could
+    // second (their start scripts then ran inside it): sends are paced (1 s + guard) / 50 apart, so fewer than 50 could
     // be sent at once; the rest had to wait for a later instant or be deferred. How often that happens is the
     // machine's speed; that it forces waits or deferrals when it happens is the property.
     const pressed = moreThanWithin(firstDeliveries, 50, 1000);

@@ -111,8 +111,9 @@ end
 local at, serverAt = now, now
 local ok, t = pcall(redis.call, 'TIME')
 if ok then
+  -- To the microsecond: the caller places serverAt + wait on its clock, which must be this very instant.
   serverAt = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-  at = math.max(at, math.floor(serverAt))
+  at = math.max(at, serverAt)
 end
 local logs = {}
 for i = FIRST_LIMIT_KEY, #KEYS do
