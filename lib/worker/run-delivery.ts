@@ -162,6 +162,15 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
 }
 
 /**
+ * How far ahead to reserve: a round trip, once it is long enough to make a wake-up late (a quarter of the guard,
+ * the half a wake-up may take less room for the timer); below that a job is sent as soon as the reply is back.
+ */
+function leadFor(scriptClock: ScriptClock, guardMs: number): number {
+  const lead = scriptClock.leadMs();
+  return lead > guardMs / 4 ? lead : 0;
+}
+
+/**
  * One start: claim and reserve, wait for the reserved instant, call. `'restart'` when the wake-up came too late
  * and the reservation was given back (only while `mayRestart`; otherwise the job is deferred).
  */
@@ -192,12 +201,14 @@ async function startAndRun(
     now: startedAt,
     leaseMs: Math.max(0, timeoutMs) + JOB_POLICY.leaseMarginMs,
     maxWaitMs,
-    leadMs: Math.min(maxWaitMs, scriptClock.leadMs()),
+    leadMs: Math.min(maxWaitMs, leadFor(scriptClock, deps.store.rateGuardMs)),
     limits: run.limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
     ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
   });
+  const repliedAt = clock();
+  scriptClock.observe(startedAt, repliedAt, start.kind === 'claimed' ? start.serverAt : undefined);
   switch (start.kind) {
     case 'duplicate':
       run.log.info({ outcome: 'duplicate', state: start.state }, 'job already settled; acknowledged');
@@ -216,8 +227,6 @@ async function startAndRun(
       return defer(run, start.retryAt, start.limit, start.deferrals, start.replays);
     case 'claimed': {
       // Never before the latest local instant the reservation can be; late by at most the time since the earliest.
-      const repliedAt = clock();
-      scriptClock.observe(startedAt, repliedAt, start.serverAt);
       const reserved = reservedLocally(scriptClock, startedAt, repliedAt, start);
       if (reserved.latest > repliedAt) await sleep(Math.ceil(reserved.latest - repliedAt));
       // Sent much later than reserved, this call could bunch with later ones at the target: give the claim back.

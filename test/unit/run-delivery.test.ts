@@ -235,6 +235,21 @@ describe('runDelivery', () => {
     expect(h.deps.scriptClock!.leadMs()).toBe(8);
   });
 
+  it('reserves a round trip ahead only once round trips are long enough to make a wake-up late', async () => {
+    const leads: number[] = [];
+    const h = harness({ kind: 'duplicate', state: 'succeeded' }, { guardMs: 50 });
+    const trips = [0, 40, 40, 40, 40];
+    h.deps.store.start = async (input) => {
+      leads.push(input.leadMs ?? -1);
+      h.advance(trips[leads.length - 1]!);
+      return { kind: 'duplicate', state: 'succeeded' };
+    };
+    for (let i = 0; i < trips.length; i++)
+      await runDelivery(h.deps, { message: message(), messageId: `m${i}`, retried: 0 });
+    // Smoothed round trips 0, 8, 14.4, 19.52: led by once past 12.5 ms (a quarter of the guard).
+    expect(leads).toEqual([0, 0, 0, 15, 20]);
+  });
+
   it('offers the store a wait budget bounded by the setting and by the deadline less the task timeout', async () => {
     const budget = async (deadline: number | undefined, maxWaitMs?: number) => {
       const h = harness({ kind: 'claimed', attempt: 1, params: '{"n":1}', admittedAt: NOW, waitMs: 0 });
