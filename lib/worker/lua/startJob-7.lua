@@ -3,10 +3,10 @@
 
   Takes 7 fixed keys, then one rate-limit log per limit (variadic: the header's `KEYS[8..]`).
   Rate limits are sliding logs: a zset of send instants per limit. The job gets the earliest instant at or after
-  the script's time that every log allows (reserveSlot: fewer than `limit` entries within `window + guard` of it,
-  none within `(window + guard) / limit`), and is written to all of them at that instant, so no window of that
-  length ever holds more than `limit` sends, and a burst is paced at the limit's rate. The claim's lease covers the
-  wait. When that instant is further than the caller's wait budget, the job is refused and nothing is consumed
+  the script's time (plus the caller's lead) that every log allows (reserveSlot: no window of `window + guard` then
+  holds more than `limit` entries, and none lies within `(window + guard) / limit` of it), and is written to all of
+  them at that instant, so no window of that length ever holds more than `limit` sends, and a burst is paced at the
+  limit's rate. The claim's lease covers the wait. When that instant is further than the caller's wait budget, the job is refused and nothing is consumed
   from any limit; it gets the next free deferral slot of the limit that pushed it out: slots are
   `(window + guard) / limit` apart, so a burst of deferred jobs comes back at the rate the limit allows.
 
