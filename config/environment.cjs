@@ -161,10 +161,17 @@ const VARIABLES = [
   },
   {
     name: 'STAGGER_LIMIT_GUARD_MS',
-    default: '250',
+    default: '50',
     applies: 'both',
     kind: 'function',
-    doc: 'added to every rate-limit window (ms); the worker refuses to send later than half of it',
+    doc: 'added to every rate-limit window (ms): covers a reserved instant to the call arriving; half for the wake-up (the worker gives a reservation back when it wakes later), half for the way to the target (raise it for far targets)',
+  },
+  {
+    name: 'STAGGER_MAX_WAIT_MS',
+    default: '3000',
+    applies: 'both',
+    kind: 'function',
+    doc: 'longest the worker waits in process for its rate-limit reservation (ms); a later one is deferred (re-published)',
   },
   {
     name: 'STAGGER_FANOUT_PAGE_SIZE',

@@ -17,7 +17,12 @@ const list = z
   );
 
 /** Defaults of settings that code also needs where no environment is read (scheduler settings, the job store). */
-export const CONFIG_DEFAULTS = { limitGuardMs: 250, fanoutPageSize: 500, fanoutBudgetMs: 40_000 } as const;
+export const CONFIG_DEFAULTS = {
+  limitGuardMs: 50,
+  maxWaitMs: 3_000,
+  fanoutPageSize: 500,
+  fanoutBudgetMs: 40_000,
+} as const;
 
 const EnvSchema = z.object({
   STAGE: z.enum(['local', 'localstack', 'prod']).default('local'),
@@ -47,11 +52,18 @@ const EnvSchema = z.object({
     .default('stagger:'),
   STAGGER_CATALOG_PATH: z.string().min(1).default(DEFAULT_CATALOG_PATH),
   /**
-   * Added to every rate-limit window (ms): must exceed the spread of admission-to-arrival latency at
-   * the targets (Redis reply, connection setup, network). The worker refuses to send later than half of it.
+   * Added to every rate-limit window (ms): covers the spread between a reserved send instant and the call's
+   * arrival at the target. Half is for the wake-up, which the worker measures (timer lateness, how well it knows
+   * the script's clock) and enforces: it gives a reservation back when it wakes later than that. The other half is
+   * for the way to the target (connection setup, network), which it cannot measure: raise it for far targets.
    * (Not under STAGGER_RATE_LIMIT_*: that prefix sets catalog limits.)
    */
   STAGGER_LIMIT_GUARD_MS: z.coerce.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.limitGuardMs),
+  /**
+   * Longest a worker waits in process for its rate-limit reservation (ms); a later one is deferred (re-published).
+   * One QStash message and invocation cost about what 3 s of a 256 MB arm64 Lambda waiting does.
+   */
+  STAGGER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(CONFIG_DEFAULTS.maxWaitMs),
   /** Scheduler: user ids per fan-out page (one Redis round trip, ⌈n/100⌉ QStash batch requests). */
   STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(CONFIG_DEFAULTS.fanoutPageSize),
   /** Scheduler: longest one invocation fans out before handing over to a continuation message. */

@@ -137,6 +137,7 @@ export function createRuntime(config: Config, env: Env = process.env): Runtime {
     delivery: {
       store: jobs,
       publisher,
+      maxWaitMs: config.STAGGER_MAX_WAIT_MS,
       get catalog() {
         return catalog();
       },

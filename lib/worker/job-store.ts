@@ -24,8 +24,19 @@ export type StartResult =
   | { kind: 'skipped'; reason: string }
   /** `retryAt`: this job's deferral slot, when the refusing limit has room for it. */
   | { kind: 'denied'; retryAt: number; limit: string; deferrals: number; replays: number }
-  /** `admittedAt`: the time the rate limits recorded for this run (epoch ms). */
-  | { kind: 'claimed'; attempt: number; params: string; admittedAt: number };
+  /**
+   * `admittedAt`: the send instant the rate limits recorded for this run (epoch ms on the script's clock);
+   * `waitMs`: how long after the script ran that instant is: wait that long from the reply, then call.
+   * `serverAt`: the server clock the script read (ms), so `serverAt + waitMs` is the instant on that clock.
+   */
+  | {
+      kind: 'claimed';
+      attempt: number;
+      params: string;
+      admittedAt: number;
+      waitMs: number;
+      serverAt?: number;
+    };
 
 const StartReply = z.discriminatedUnion('r', [
   z.object({ r: z.literal('duplicate'), state: z.string() }),
@@ -42,7 +53,10 @@ const StartReply = z.discriminatedUnion('r', [
   z.object({
     r: z.literal('claimed'),
     attempt: z.number(),
-    admittedAt: z.number(),
+    // Sent as text: the reservation grid's fractions of a millisecond would not survive cjson's number format.
+    admittedAt: z.union([z.string(), z.number()]).pipe(z.coerce.number()),
+    waitMs: z.number().min(0),
+    serverAt: z.number(),
     params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
   }),
 ]);
@@ -52,6 +66,10 @@ export interface StartInput {
   now: number;
   leaseMs: number;
   limits: readonly LimitSpec[];
+  /** Longest wait for a reservation the caller takes (ms); a later one is refused (deferred). Default 0. */
+  maxWaitMs?: number;
+  /** Reserve no earlier than this long after the script's time (ms), so the reply arrives first. Default 0. */
+  leadMs?: number;
   /** Set when the catalog already says the job must not run (unknown or disabled task type). */
   skipReason?: string;
   /** Upstash-Retried of this delivery. */
@@ -100,7 +118,7 @@ export class JobStore {
   constructor(
     private readonly redis: ScriptRedis,
     private readonly keys: Keys,
-    /** Added to every rate-limit window: covers the spread of admission-to-arrival latency. */
+    /** Added to every rate-limit window: covers the spread between a reserved instant and the call's arrival. */
     readonly rateGuardMs: number = CONFIG_DEFAULTS.limitGuardMs,
   ) {}
 
@@ -136,6 +154,8 @@ export class JobStore {
         input.retried,
         stats.bucketMs,
         stats.ttlMs,
+        Math.max(0, Math.floor(input.maxWaitMs ?? 0)),
+        Math.max(0, Math.ceil(input.leadMs ?? 0)),
         ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
       ],
     );
@@ -156,22 +176,33 @@ export class JobStore {
           replays: r.replays,
         };
       case 'claimed':
-        return { kind: 'claimed', attempt: r.attempt, params: r.params, admittedAt: r.admittedAt };
+        return {
+          kind: 'claimed',
+          attempt: r.attempt,
+          params: r.params,
+          admittedAt: r.admittedAt,
+          waitMs: r.waitMs,
+          serverAt: r.serverAt,
+        };
     }
   }
 
-  /** Gives back a claim whose call was not made; undefined when the attempt no longer owns the job. */
+  /**
+   * Gives back a claim whose call was not made, and its reservation in `limits` (the capacity returns);
+   * undefined when the attempt no longer owns the job.
+   */
   async release(
     message: JobMessage,
     attempt: number,
     now: number,
+    limits: readonly LimitSpec[],
   ): Promise<{ deferrals: number; replays: number } | undefined> {
     const k = this.keys;
     const reply = await runScript(
       this.redis,
       releaseClaim,
-      [k.job(message.jobId), k.metrics],
-      [now, attempt, message.taskId],
+      [k.job(message.jobId), k.metrics, ...limits.map((l) => k.ratelimit(l.name))],
+      [now, attempt, message.taskId, message.jobId],
     );
     if (reply === null || reply === undefined) return undefined;
     return z.object({ deferrals: z.number(), replays: z.number() }).parse(jsonReply(reply));

@@ -1,10 +1,12 @@
 // One QStash delivery of a job, start to end: timing, claim, rate limits, the HTTP call, the record, the verdict.
+import { CONFIG_DEFAULTS } from '../config.js';
 import type { Catalog, Task } from '../domain/catalog.js';
 import type { JobMessage } from '../domain/job.js';
 import { renderTarget, TargetError, type TemplateParams } from '../domain/target.js';
 import type { Logger } from '../log.js';
 import { periodStatsPolicy } from '../metrics/buckets.js';
 import { callTarget, type CallResult } from './call-target.js';
+import { ScriptClock } from './script-clock.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
 import type { JobPublisher } from '../publishing/qstash-publisher.js';
@@ -19,6 +21,11 @@ export const WORKER_POLICY = {
   earlyWaitMaxMs: 1_500,
   /** Time kept back from the Lambda deadline for recording the run after the call is cut off. */
   recordReserveMs: 2_000,
+  /**
+   * Fresh reservations a delivery takes after waking too late for one, before it defers instead: one more start
+   * script is far cheaper than a re-published message (and the late start it would arrive as).
+   */
+  lateRestarts: 5,
 } as const;
 
 export interface Delivery {
@@ -49,6 +56,13 @@ export interface WorkerDeps {
   catalog: Catalog;
   /** A logger whose lines carry the job's id, task, user and period (and the request id when given). */
   log: (message: JobMessage, requestId?: string) => Logger;
+  /**
+   * Longest wait in process for a rate-limit reservation (STAGGER_MAX_WAIT_MS); a later one is deferred
+   * (re-published). Also bounded per delivery by its deadline less the task's timeout.
+   */
+  maxWaitMs?: number;
+  /** What this process knows of the start script's clock (offset, round trip); default: one per process. */
+  scriptClock?: ScriptClock;
   clock?: () => number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -67,6 +81,26 @@ interface Run {
 }
 
 const tasksByCatalog = new WeakMap<Catalog, Map<string, Task>>();
+const processScriptClock = new ScriptClock();
+
+/**
+ * The local instants between which a reserved instant falls: from this start alone, between the wait counted from
+ * the request and from the reply; with the server clock the script read, as narrow as recent starts allow.
+ */
+function reservedLocally(
+  scriptClock: ScriptClock,
+  sentAt: number,
+  repliedAt: number,
+  start: { waitMs: number; serverAt?: number },
+): { earliest: number; latest: number } {
+  const alone = { earliest: sentAt + start.waitMs, latest: repliedAt + start.waitMs };
+  if (start.serverAt === undefined) return alone;
+  const known = scriptClock.local(start.serverAt + start.waitMs);
+  return {
+    earliest: Math.max(alone.earliest, known.earliest),
+    latest: Math.min(alone.latest, known.latest),
+  };
+}
 
 function taskOf(catalog: Catalog, taskId: string): Task | undefined {
   let byId = tasksByCatalog.get(catalog);
@@ -121,22 +155,60 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
     return { kind: 'ack', outcome: 'rescheduled' };
   }
   if (early > 0) await sleep(early);
+  for (let restarts = 0; ; restarts++) {
+    const verdict = await startAndRun(run, task, skipReason, restarts < WORKER_POLICY.lateRestarts);
+    if (verdict !== 'restart') return verdict;
+  }
+}
 
+/**
+ * How far ahead to reserve: a round trip, once it is long enough to make a wake-up late (a quarter of the guard,
+ * the half a wake-up may take less room for the timer); below that a job is sent as soon as the reply is back.
+ */
+function leadFor(scriptClock: ScriptClock, guardMs: number): number {
+  const lead = scriptClock.leadMs();
+  return lead > guardMs / 4 ? lead : 0;
+}
+
+/**
+ * One start: claim and reserve, wait for the reserved instant, call. `'restart'` when the wake-up came too late
+ * and the reservation was given back (only while `mayRestart`; otherwise the job is deferred).
+ */
+async function startAndRun(
+  run: Run,
+  task: Task | undefined,
+  skipReason: string | undefined,
+  mayRestart: boolean,
+): Promise<Verdict | 'restart'> {
+  const { deps, d, m, clock } = run;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = d.deadline ?? Number.POSITIVE_INFINITY;
   // A task timeout longer than this invocation has left would be cut off by Lambda, unrecorded.
-  const timeoutMs = Math.min(
-    task?.timeoutMs ?? 0,
-    (d.deadline ?? Number.POSITIVE_INFINITY) - clock() - WORKER_POLICY.recordReserveMs,
-  );
+  const timeoutMs = Math.min(task?.timeoutMs ?? 0, deadline - clock() - WORKER_POLICY.recordReserveMs);
   if (task && !skipReason && timeoutMs < 1) return { kind: 'retry', reason: 'no_time_left' };
+  // A wait must leave the call its whole timeout (and the record its reserve) before the deadline.
+  const maxWaitMs = Math.max(
+    0,
+    Math.min(
+      deps.maxWaitMs ?? CONFIG_DEFAULTS.maxWaitMs,
+      deadline - clock() - WORKER_POLICY.recordReserveMs - (task?.timeoutMs ?? 0),
+    ),
+  );
+  const scriptClock = deps.scriptClock ?? processScriptClock;
+  const startedAt = clock();
   const start = await deps.store.start({
     message: m,
-    now: clock(),
+    now: startedAt,
     leaseMs: Math.max(0, timeoutMs) + JOB_POLICY.leaseMarginMs,
+    maxWaitMs,
+    leadMs: Math.min(maxWaitMs, leadFor(scriptClock, deps.store.rateGuardMs)),
     limits: run.limits,
     retried: d.retried,
     ...(skipReason ? { skipReason } : {}),
     ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
   });
+  const repliedAt = clock();
+  scriptClock.observe(startedAt, repliedAt, start.kind === 'claimed' ? start.serverAt : undefined);
   switch (start.kind) {
     case 'duplicate':
       run.log.info({ outcome: 'duplicate', state: start.state }, 'job already settled; acknowledged');
@@ -154,15 +226,23 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
     case 'denied':
       return defer(run, start.retryAt, start.limit, start.deferrals, start.replays);
     case 'claimed': {
-      // Sent much later than admitted, this call could bunch with later ones at the target: give the claim back.
-      // (A guard of 0 means: trust admission times as arrival times.)
-      const late = clock() - start.admittedAt;
+      // Never before the latest local instant the reservation can be; late by at most the time since the earliest.
+      const reserved = reservedLocally(scriptClock, startedAt, repliedAt, start);
+      if (reserved.latest > repliedAt) await sleep(Math.ceil(reserved.latest - repliedAt));
+      // Sent much later than reserved, this call could bunch with later ones at the target: give the claim back.
+      // (A guard of 0 means: trust reserved instants as arrival times.)
+      const late = clock() - reserved.earliest;
       if (deps.store.rateGuardMs > 0 && late > deps.store.rateGuardMs / 2) {
-        const released = await deps.store.release(m, start.attempt, clock());
+        const released = await deps.store.release(m, start.attempt, clock(), run.limits);
         if (!released) return { kind: 'retry', reason: 'claim_lost' };
-        run.log.info({ lateMs: late }, 'admitted but too late to send; deferred');
+        run.log.info(
+          { lateMs: late, waitMs: start.waitMs, roundTripMs: repliedAt - startedAt },
+          mayRestart ? 'woke too late to send; reserving again' : 'woke too late to send; deferred',
+        );
+        if (mayRestart) return 'restart';
         return defer(run, clock(), run.limits[0]?.name ?? 'late', released.deferrals, released.replays);
       }
+      if (start.waitMs > 0) run.log.debug({ waitMs: start.waitMs }, 'waited for the rate-limit reservation');
       // A claimed job always has a known, enabled task: the script skipped everything else.
       return execute(run, task!, timeoutMs, start.attempt, start.params);
     }

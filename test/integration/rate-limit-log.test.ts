@@ -28,96 +28,239 @@ afterAll(async () => {
   await redisProcess?.stop();
 });
 
-async function storeWithUser(prefix: string) {
+async function storeWithUser(prefix: string, guardMs: number = CONFIG_DEFAULTS.limitGuardMs) {
   const keys = keysFor(prefix);
   await redis.hset(keys.user('u'), { enabled: '1', zone: 'UTC' });
   await redis.hset(keys.userTasks('u'), { t: '{}' });
-  return new JobStore(redis, keys);
+  return { store: new JobStore(redis, keys, guardMs), keys };
 }
 
 const T0 = 1_800_000_000_000;
+/** The reservation grid: 1/1024 ms. */
+const grid = (ms: number) => Math.ceil(ms * 1024) / 1024;
+const gapOf = (l: LimitSpec, guardMs: number) => grid((l.windowMs + guardMs) / l.limit);
 
-describe('sliding-log limiter', () => {
-  it('admits exactly what a reference sliding log admits, and hands denied jobs the next deferral slot', async () => {
+/** The largest number of times in any half-open window [t, t + spanMs). */
+function maxInWindow(times: number[], spanMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[j]! <= sorted[i]! - spanMs) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+/**
+ * Reference reservation: the earliest t >= from with no entry within `gap` of it and with the log, t added, holding
+ * at most `limit` in every window of `span`. Only `from` and instants where an entry's span or gap ends can be it.
+ */
+function earliestFit(entries: number[], from: number, limit: number, span: number, gap: number): number {
+  const candidates = [from, ...entries.flatMap((x) => [x + span, x + gap])]
+    .filter((c) => c >= from)
+    .sort((a, b) => a - b);
+  return candidates.find(
+    (t) => entries.every((x) => Math.abs(t - x) >= gap) && maxInWindow([...entries, t], span) <= limit,
+  )!;
+}
+
+async function logScores(key: string): Promise<number[]> {
+  const flat = await redis.zrange<string[]>(key, 0, -1, { withScores: true });
+  return flat.filter((_, i) => i % 2 === 1).map(Number);
+}
+
+describe('sliding-log reservations', () => {
+  it('reserves exactly what a reference sliding log allows, refuses past the wait budget and consumes nothing then', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 50, max: 1000 }),
-        // Arrival offsets, possibly out of order (workers read their clocks before the script runs).
-        fc.array(fc.integer({ min: 0, max: 4000 }), { minLength: 1, maxLength: 40 }),
-        async (limit, windowMs, offsets) => {
-          const store = await storeWithUser(uniquePrefix('rl'));
+        // Start times, possibly out of order (workers read their clocks before the script runs), and wait budgets.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 3000 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (limit, windowMs, starts) => {
+          const { store, keys } = await storeWithUser(uniquePrefix('rl'));
           const spec: LimitSpec = { name: 'x', limit, windowMs };
           const span = windowMs + CONFIG_DEFAULTS.limitGuardMs;
-          const admitted: number[] = [];
+          const gap = gapOf(spec, CONFIG_DEFAULTS.limitGuardMs);
+          let log: number[] = [];
           let horizon = 0;
-          for (const [i, off] of offsets.entries()) {
+          for (const [i, [off, maxWaitMs]] of starts.entries()) {
             const now = T0 + off;
             const r = await store.start({
               message: jobMessage('t', 'u', `p${i}`),
               now,
               leaseMs: 1000,
+              maxWaitMs,
               limits: [spec],
               retried: 0,
             });
-            // Reference: admission times never go back (a late script counts as now), T0 is ahead of the server clock.
-            const at = Math.max(now, ...admitted);
-            const live = admitted.filter((a) => a > at - span).sort((a, b) => a - b);
-            if (live.length < limit) {
-              expect(r).toMatchObject({ kind: 'claimed', admittedAt: at });
-              admitted.push(at);
+            // T0 is ahead of the server clock, so the script's time is `now`; entries no start from now on can
+            // share a window with are dropped.
+            log = log.filter((x) => x > now - span);
+            const t = earliestFit(log, now, limit, span, gap);
+            if (t <= now + maxWaitMs) {
+              expect(r).toMatchObject({ kind: 'claimed', admittedAt: t, waitMs: t - now });
+              log.push(t);
             } else {
-              const retryAt = Math.max(live[live.length - limit]! + span, horizon);
-              horizon = Math.ceil(retryAt + span / limit);
-              expect(r).toMatchObject({ kind: 'denied', limit: 'x', retryAt });
+              // The deferral slot: no earlier than the instant that fits, the limit's next free slot kept apart.
+              expect(r).toMatchObject({ kind: 'denied', limit: 'x' });
+              const retryAt = (r as { retryAt: number }).retryAt;
+              expect(retryAt).toBeGreaterThan(now + maxWaitMs);
+              expect(retryAt).toBeGreaterThanOrEqual(horizon);
+              expect(retryAt).toBeLessThanOrEqual(Math.max(Math.ceil(t), horizon));
+              horizon = Math.ceil(retryAt + gap);
             }
+            expect(maxInWindow(log, span)).toBeLessThanOrEqual(limit);
           }
+          // Refusals wrote nothing: the log holds exactly the instants the claims reserved.
+          expect(await logScores(keys.ratelimit('x'))).toEqual([...log].sort((a, b) => a - b));
         },
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 
-  it('never holds more than the limit in any window when arrivals come in order', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 10, maxLength: 80 }),
-        async (gaps) => {
-          const store = await storeWithUser(uniquePrefix('rl'));
-          const spec: LimitSpec = { name: 'x', limit: 3, windowMs: 100 };
-          let now = T0;
-          const admitted: number[] = [];
-          for (const [i, gap] of gaps.entries()) {
-            now += gap;
-            const r = await store.start({
-              message: jobMessage('t', 'u', `p${i}`),
-              now,
-              leaseMs: 1000,
-              limits: [spec],
-              retried: 0,
-            });
-            if (r.kind === 'claimed') admitted.push(now);
-          }
-          for (const a of admitted)
-            expect(admitted.filter((b) => b >= a && b < a + 100).length).toBeLessThanOrEqual(3);
-        },
+  it('gives N starts at one instant distinct reservations exactly (window + guard) / limit apart, up to the budget', async () => {
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
+    const spec: LimitSpec = { name: 'x', limit: 200, windowMs: 1000 };
+    const starts = await Promise.all(
+      Array.from({ length: 700 }, (_, i) =>
+        store.start({
+          message: jobMessage('t', 'u', `n${i}`),
+          now: T0,
+          leaseMs: 1000,
+          maxWaitMs: 3000,
+          limits: [spec],
+          retried: 0,
+        }),
       ),
-      { numRuns: 40 },
     );
+    const claimed = starts.flatMap((r) => (r.kind === 'claimed' ? [r] : []));
+    // (1000 + 25) / 200 = 5.125 ms apart; 3000 / 5.125 = 585.4: reservations 0..585 fit the budget.
+    expect(claimed.map((r) => r.waitMs).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 586 }, (_, k) => k * 5.125),
+    );
+    expect(claimed.every((r) => r.admittedAt === T0 + r.waitMs)).toBe(true);
+    const denied = starts.flatMap((r) => (r.kind === 'denied' ? [r] : []));
+    expect(denied).toHaveLength(114);
+    // Refused jobs come back one deferral slot apart, after the budget.
+    const slots = denied.map((r) => r.retryAt).sort((a, b) => a - b);
+    expect(slots[0]).toBeGreaterThan(T0 + 3000);
+    expect(slots.every((s, i) => i === 0 || s - slots[i - 1]! >= 5.125)).toBe(true);
+    const log = await logScores(keys.ratelimit('x'));
+    expect(log).toHaveLength(586);
+    expect(maxInWindow(log, 1025)).toBe(200);
   });
 
-  it('consumes nothing from any limit when one of them refuses', async () => {
-    const store = await storeWithUser(uniquePrefix('rl'));
+  it('reserves the latest instant any limit asks for, fills gaps another limit left, and consumes nothing when refused', async () => {
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
+    const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 }; // 102.5 ms apart
+    const narrow: LimitSpec = { name: 'narrow', limit: 2, windowMs: 1000 }; // 512.5 ms apart
+    let n = 0;
+    const start = (limits: LimitSpec[], maxWaitMs = 5000) =>
+      store.start({
+        message: jobMessage('t', 'u', `q${n++}`),
+        now: T0,
+        leaseMs: 1000,
+        maxWaitMs,
+        limits,
+        retried: 0,
+      });
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 102.5 });
+    // `narrow` asks for 512.5, `wide` would take 205: the reservation is the later.
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 512.5 });
+    // `narrow` is next free at 1025: past a 600 ms budget, so refused, and `wide` keeps its three entries.
+    expect(await start([wide, narrow], 600)).toMatchObject({ kind: 'denied', limit: 'narrow' });
+    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 102.5, T0 + 512.5]);
+    // The gap before `narrow`'s reservation in `wide` is not lost to it.
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 205 });
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 307.5 });
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 410 });
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 615 });
+  });
+
+  it('reserves no earlier than the lead after its time (never past the budget) and reports the server clock it read', async () => {
+    const { store } = await storeWithUser(uniquePrefix('rl'), 25);
     const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 };
-    const narrow: LimitSpec = { name: 'narrow', limit: 1, windowMs: 1000 };
-    const start = (i: number, limits: LimitSpec[]) =>
-      store.start({ message: jobMessage('t', 'u', `q${i}`), now: T0 + i, leaseMs: 1000, limits, retried: 0 });
-    expect((await start(0, [wide, narrow])).kind).toBe('claimed');
-    for (let i = 1; i <= 20; i++)
-      expect(await start(i, [wide, narrow])).toMatchObject({ kind: 'denied', limit: 'narrow' });
-    // The 20 refusals took nothing from `wide`: 9 more fit.
-    for (let i = 21; i < 30; i++) expect((await start(i, [wide])).kind).toBe('claimed');
-    expect(await start(30, [wide])).toMatchObject({ kind: 'denied', limit: 'wide' });
+    const start = (i: number, leadMs: number, maxWaitMs: number) =>
+      store.start({
+        message: jobMessage('t', 'u', `l${i}`),
+        now: T0,
+        leaseMs: 1000,
+        leadMs,
+        maxWaitMs,
+        limits: [wide],
+        retried: 0,
+      });
+    const before = Date.now();
+    const r = await start(0, 30, 1000);
+    expect(r).toMatchObject({ kind: 'claimed', waitMs: 30, admittedAt: T0 + 30 });
+    // The server's clock, not the injected now (the script's time is the later of the two).
+    const serverAt = (r as { serverAt?: number }).serverAt!;
+    expect(serverAt).toBeGreaterThanOrEqual(before - 1);
+    expect(serverAt).toBeLessThanOrEqual(Date.now() + 1);
+    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 132.5 });
+    expect(await start(2, 500, 300)).toMatchObject({ kind: 'claimed', waitMs: 300 });
+  });
+
+  it('takes a released claim out of the logs, so the next start gets its capacity', async () => {
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
+    const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };
+    const a = jobMessage('t', 'u', 'a');
+    const b = jobMessage('t', 'u', 'b');
+    const first = await store.start({ message: a, now: T0, leaseMs: 1000, limits: [one], retried: 0 });
+    expect(first).toMatchObject({ kind: 'claimed', attempt: 1, waitMs: 0 });
+    expect(
+      await store.start({ message: b, now: T0, leaseMs: 1000, limits: [one], retried: 0 }),
+    ).toMatchObject({
+      kind: 'denied',
+      limit: 'one',
+    });
+    // A stale attempt gives nothing back.
+    expect(await store.release(a, 2, T0 + 10, [one])).toBeUndefined();
+    expect(await logScores(keys.ratelimit('one'))).toEqual([T0]);
+    expect(await store.release(a, 1, T0 + 10, [one])).toEqual({ deferrals: 1, replays: 0 });
+    expect(await logScores(keys.ratelimit('one'))).toEqual([]);
+    expect(
+      await store.start({ message: b, now: T0 + 20, leaseMs: 1000, limits: [one], retried: 0 }),
+    ).toMatchObject({ kind: 'claimed', waitMs: 0, admittedAt: T0 + 20 });
+    // The released job starts again with the same attempt number, and reserves behind b.
+    expect(
+      await store.start({
+        message: a,
+        now: T0 + 30,
+        leaseMs: 1000,
+        maxWaitMs: 2000,
+        limits: [one],
+        retried: 0,
+      }),
+    ).toMatchObject({ kind: 'claimed', attempt: 1, admittedAt: T0 + 20 + 1025 });
+  });
+
+  it('leases a claim over its wait; a worker that dies waiting is taken over after it, and only the new attempt owns the job', async () => {
+    const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
+    const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };
+    const other = jobMessage('t', 'u', 'other');
+    const m = jobMessage('t', 'u', 'dies');
+    const begin = (now: number) =>
+      store.start({ message: m, now, leaseMs: 1000, maxWaitMs: 3000, limits: [one], retried: 0 });
+    await store.start({ message: other, now: T0, leaseMs: 1000, limits: [one], retried: 0 });
+    expect(await begin(T0)).toMatchObject({ kind: 'claimed', attempt: 1, waitMs: 1025 });
+    // Leased until the reserved instant plus the lease: a second delivery meanwhile is turned back.
+    expect(await begin(T0 + 2024)).toEqual({ kind: 'busy', leaseUntil: T0 + 2025 });
+    // After it, the next delivery reclaims; the dead attempt's entry stays in the log (it may have been sent),
+    // so the new reservation comes a whole slot after it.
+    expect(await begin(T0 + 2025)).toMatchObject({ kind: 'claimed', attempt: 2, admittedAt: T0 + 2050 });
+    expect(await logScores(keys.ratelimit('one'))).toEqual([T0 + 1025, T0 + 2050]);
+    const record = (attempt: number) =>
+      store.record({ message: m, attempt, outcome: 'succeeded', status: 200, durationMs: 5, now: T0 + 2100 });
+    expect(await record(2)).toBe(true);
+    expect(await record(1)).toBe(false);
+    expect(await redis.hget(keys.job(m.jobId), 'state')).toBe('succeeded');
   });
 });
 
