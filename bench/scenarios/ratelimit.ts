@@ -264,10 +264,10 @@ function report(
     notes: [
       `${jobs} jobs are all due at the same instant and drained at ${limit}/s; times are arrivals at a local target that records them. ` +
         'Achieved rate = (arrivals − 1) / (last − first arrival).',
-      `The worker's limiter keeps each admission in its sliding log for the window plus a guard (${guardMs} ms, STAGGER_LIMIT_GUARD_MS) that covers the time ` +
-        'between admission and arrival at the target (a Redis round trip, scheduling, clock skew); it refuses a call sent later than the guard after its admission. ' +
-        `That is what keeps arrivals within the limit, and it caps a saturated limit at ${fmt(ceiling * 100)}% of nominal.`,
-      'Deferrals cost throughput too: a job refused at its first delivery comes back at its deferral slot, one QStash publish and one more start script later.',
+      `The worker's start script reserves each job the earliest instant every limit allows (sliding logs of window + guard, ${guardMs} ms, STAGGER_LIMIT_GUARD_MS) ` +
+        'and the worker waits for it in process when it is within STAGGER_MAX_WAIT_MS (3 s); a wake-up later than half the guard gives the reservation back and reserves again. ' +
+        `The guard covers the way from the reserved instant to the target, and caps a saturated limit at ${fmt(ceiling * 100)}% of nominal.`,
+      'A job whose earliest instant is further than the wait budget is deferred: re-published for later (one QStash publish and one more start script).',
       'A sliding window is anchored at every arrival ([t, t + 1 s)); zero windows over the limit means no 1-second stretch anywhere held more than the limit. ' +
         'Calendar seconds are windows aligned to whole seconds, what a fixed-window limiter counts.',
       "stagger: the local broker delivers with 32 in flight to the worker function (signature, idempotency claim, the limiter chain — global 200/s, then the task's own 400/s — in one script, HTTP call, record); " +

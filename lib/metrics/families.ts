@@ -57,7 +57,7 @@ const TASK_FAMILIES: readonly {
   },
   {
     name: 'stagger_jobs_deferred_total',
-    help: 'Deliveries deferred by the rate limiter: a limit was full (rate_limited) or the claim came too late to send (late_send).',
+    help: 'Deliveries the rate limiter did not send at once: no instant within the wait budget (rate_limited, deferred) or a reservation missed by a late wake-up (late_send, reserved again).',
     series: [
       ['deferred', { reason: 'rate_limited' }],
       ['late', { reason: 'late_send' }],

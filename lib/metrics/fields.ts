@@ -22,7 +22,7 @@ export const TASK_COUNTERS = [
   'busy', // deliveries while another attempt held the claim (startJob)
   'skipped', // jobs skipped: user or task gone, disabled, paused (startJob)
   'deferred', // deliveries deferred by a full rate limit (startJob)
-  'late', // claims given back as too late to send, then deferred (releaseClaim)
+  'late', // reservations given back after a late wake-up, then reserved again or deferred (releaseClaim)
   'replayed', // dead letters replayed (admin)
   'dlq_permanent', // dead-lettered at once: the target refused for good (recordRun)
   'dlq_retries_exhausted', // dead-lettered by QStash's failure callback (deadLetterJob)

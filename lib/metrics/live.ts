@@ -54,7 +54,8 @@ export async function readMetrics(
     readStatus({ redis, keys, settings: DEFAULT_SETTINGS }),
     Promise.all(
       limitDefs.map(([name, l]) =>
-        redis.zcount(keys.ratelimit(name), `(${opts.now - l.windowMs - opts.guardMs}`, '+inf'),
+        // Reservations ahead of now (up to STAGGER_MAX_WAIT_MS) are not yet sent: only the window ending now counts.
+        redis.zcount(keys.ratelimit(name), `(${opts.now - l.windowMs - opts.guardMs}`, opts.now),
       ),
     ),
     redis.hgetall<Record<string, unknown>>(keys.deferralHorizons),
