@@ -3,6 +3,7 @@
 // every due job runs exactly once, none before its notBefore, spread evenly over its window, no rate limit exceeded;
 // a target that fails three times ends succeeded; one that always fails ends in the dead letters and succeeds on
 // replay once fixed.
+import { CONFIG_DEFAULTS } from '../../lib/config.js';
 import { Client as QStashClient } from '@upstash/qstash';
 import { Redis } from '@upstash/redis';
 import { execFile } from 'node:child_process';
@@ -394,18 +395,21 @@ describe('the pipeline through serverless-offline', () => {
       // Deferred jobs come back one limit slot ((window + guard) / limit) apart, after the window if need be, each
       // then delivered like a punctual one: at most the punctual jobs' largest lateness plus QStash's whole second.
       const deferred = jobs.length - punctual.length;
-      const slotMs = Math.max(...HOURLY[task].map((l) => (LIMITS[l].windowMs + 250) / LIMITS[l].limit), 0);
+      const slotMs = Math.max(
+        ...HOURLY[task].map((l) => (LIMITS[l].windowMs + CONFIG_DEFAULTS.limitGuardMs) / LIMITS[l].limit),
+        0,
+      );
       report[task] = { ...(report[task] as object), deferred };
       expect(actualSpread.tailMs).toBeGreaterThanOrEqual(
         -(deferred * slotMs + Math.max(0, ...onTime) + 1_000),
       );
     }
-    // The data-sync slot was stretched to fit its own limit: N per (1 s + the 250 ms guard) at 2, with 2% slack.
+    // The data-sync slot was stretched to fit its own limit: N per (1 s + the guard) at 2, with 2% slack.
     const sync = window.get('hourly_data_sync')!;
     expect(sync.windowMs).toBe(
       Math.max(
         SPREAD_S.hourly_data_sync * 1000,
-        Math.ceil((1.02 * due.get('hourly_data_sync')!.length * 1250) / 2),
+        Math.ceil((1.02 * due.get('hourly_data_sync')!.length * (1000 + CONFIG_DEFAULTS.limitGuardMs)) / 2),
       ),
     );
 

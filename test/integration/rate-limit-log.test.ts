@@ -52,10 +52,12 @@ function maxInWindow(times: number[], spanMs: number): number {
 }
 
 /**
- * Reference reservation: the earliest t >= from with no entry within `gap` of it and with the log, t added, holding
- * at most `limit` in every window of `span`. Only `from` and instants where an entry's span or gap ends can be it.
+ * Reference reservation: `from` itself when the log, `from` added, holds at most `limit` in every window of `span`
+ * (a burst within the limit goes unpaced); otherwise the earliest t > from with no entry within `gap` of it and
+ * the same window rule. Only `from` and instants where an entry's span or gap ends can be it.
  */
 function earliestFit(entries: number[], from: number, limit: number, span: number, gap: number): number {
+  if (maxInWindow([...entries, from], span) <= limit) return from;
   const candidates = [from, ...entries.flatMap((x) => [x + span, x + gap])]
     .filter((c) => c >= from)
     .sort((a, b) => a - b);
@@ -123,7 +125,7 @@ describe('sliding-log reservations', () => {
     );
   }, 120_000);
 
-  it('gives N starts at one instant distinct reservations exactly (window + guard) / limit apart, up to the budget', async () => {
+  it('lets N starts at one instant through up to the limit at once, then reserves the rest exactly (window + guard) / limit apart, up to the budget', async () => {
     const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
     const spec: LimitSpec = { name: 'x', limit: 200, windowMs: 1000 };
     const starts = await Promise.all(
@@ -139,10 +141,12 @@ describe('sliding-log reservations', () => {
       ),
     );
     const claimed = starts.flatMap((r) => (r.kind === 'claimed' ? [r] : []));
-    // (1000 + 25) / 200 = 5.125 ms apart; 3000 / 5.125 = 585.4: reservations 0..585 fit the budget.
-    expect(claimed.map((r) => r.waitMs).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 586 }, (_, k) => k * 5.125),
-    );
+    // 200 at once (the limit allows them); the next once those leave the 1,025 ms window, then (1000 + 25) / 200 =
+    // 5.125 ms apart: 1025 + 385 * 5.125 = 2998.1 is the last within the 3 s budget, so 200 + 386 claimed.
+    expect(claimed.map((r) => r.waitMs).sort((a, b) => a - b)).toEqual([
+      ...Array.from({ length: 200 }, () => 0),
+      ...Array.from({ length: 386 }, (_, k) => 1025 + k * 5.125),
+    ]);
     expect(claimed.every((r) => r.admittedAt === T0 + r.waitMs)).toBe(true);
     const denied = starts.flatMap((r) => (r.kind === 'denied' ? [r] : []));
     expect(denied).toHaveLength(114);
@@ -169,18 +173,23 @@ describe('sliding-log reservations', () => {
         limits,
         retried: 0,
       });
-    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 102.5 });
-    // `narrow` asks for 512.5, `wide` would take 205: the reservation is the later.
-    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 512.5 });
-    // `narrow` is next free at 1025: past a 600 ms budget, so refused, and `wide` keeps its three entries.
+    // `narrow` full at T0: a job under both waits for it (1025), though `wide` has room now.
+    expect(await start([narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    expect(await start([narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 1025 });
+    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0 + 1025]);
+    // The room before that reservation in `wide` is not lost to it.
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    // `narrow` next fits at 1025 + 512.5 (paced behind the one reserved at 1025): past a 600 ms budget, so refused,
+    // and `wide` keeps its two entries.
     expect(await start([wide, narrow], 600)).toMatchObject({ kind: 'denied', limit: 'narrow' });
-    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 102.5, T0 + 512.5]);
-    // The gap before `narrow`'s reservation in `wide` is not lost to it.
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 205 });
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 307.5 });
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 410 });
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 615 });
+    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 1025]);
+    expect(await logScores(keys.ratelimit('narrow'))).toEqual([T0, T0, T0 + 1025]);
+    // With a budget for it, the same start gets that instant in both logs.
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 1537.5 });
+    // `wide` filled to its limit at T0 (10): the next one waits past the window, paced 102.5 ms behind the entry there.
+    for (let i = 0; i < 9; i++) expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 1025 + 102.5 });
   });
 
   it('reserves no earlier than the lead after its time (never past the budget) and reports the server clock it read', async () => {
@@ -203,7 +212,8 @@ describe('sliding-log reservations', () => {
     const serverAt = (r as { serverAt?: number }).serverAt!;
     expect(serverAt).toBeGreaterThanOrEqual(before - 1);
     expect(serverAt).toBeLessThanOrEqual(Date.now() + 1);
-    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 132.5 });
+    // The limit has room at that instant: a second start with the same lead gets it too.
+    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 30 });
     expect(await start(2, 500, 300)).toMatchObject({ kind: 'claimed', waitMs: 300 });
   });
 

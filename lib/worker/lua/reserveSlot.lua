@@ -3,8 +3,10 @@
 -- A log is a zset of send instants (ms; member = one attempt). An instant t fits a log when:
 --   exactness: no half-open window of length `span` (window + guard) holds more than `limit` entries once t is
 --              added, wherever t falls among the entries (reservations ahead of now, gaps left by released claims).
---   pacing:    no entry lies within `gap` of t, gap = span / limit, so a burst is spread at the limit's rate
---              instead of sent at once and then starved for a whole window.
+--   pacing:    for a job that must wait anyway, no entry lies within `gap` of t, gap = span / limit, so a
+--              backlog drains at the limit's rate instead of in bursts a whole window apart. A job the limits
+--              allow at the requested instant goes then, unpaced: a burst within the limit is the limit's to allow
+--              (a replay under a 100-per-hour limit must not wait 36 s behind the last call).
 -- Times stay on a 1/1024 ms grid (gap rounded up to it), exact in doubles for any epoch-ms this century,
 -- so the sums and bounds below never round. Each step only moves t past instants that cannot fit, so the
 -- first t that fits every log is the earliest.
@@ -60,6 +62,11 @@ end
 -- Returns t, nil when it fits by then; otherwise a lower bound of it past `untilAt` and the log that asks the most.
 local function reserveSlot(logs, from, untilAt)
   local t = math.ceil(from * RESERVE_GRID) / RESERVE_GRID
+  local free = true
+  for _, log in ipairs(logs) do
+    if reserveExact(log, t) > t then free = false break end
+  end
+  if free then return t, nil end
   for _ = 1, RESERVE_MAX_ROUNDS do
     local latest, by = t, nil
     for _, log in ipairs(logs) do
