@@ -39,6 +39,8 @@ const T0 = 1_800_000_000_000;
 /** The reservation grid: 1/1024 ms. */
 const grid = (ms: number) => Math.ceil(ms * 1024) / 1024;
 const gapOf = (l: LimitSpec, guardMs: number) => grid((l.windowMs + guardMs) / l.limit);
+/** Reservations are paced at the limit's own spacing, capped at the guard. */
+const paceOf = (l: LimitSpec, guardMs: number) => Math.min(gapOf(l, guardMs), grid(guardMs));
 
 /** The largest number of times in any half-open window [t, t + spanMs). */
 function maxInWindow(times: number[], spanMs: number): number {
@@ -52,17 +54,15 @@ function maxInWindow(times: number[], spanMs: number): number {
 }
 
 /**
- * Reference reservation: `from` itself when the log, `from` added, holds at most `limit` in every window of `span`
- * (a burst within the limit goes unpaced); otherwise the earliest t > from with no entry within `gap` of it and
- * the same window rule. Only `from` and instants where an entry's span or gap ends can be it.
+ * Reference reservation: the earliest t >= from with no entry within `pace` of it and with the log, t added, holding
+ * at most `limit` in every window of `span`. Only `from` and instants where an entry's span or pace ends can be it.
  */
-function earliestFit(entries: number[], from: number, limit: number, span: number, gap: number): number {
-  if (maxInWindow([...entries, from], span) <= limit) return from;
-  const candidates = [from, ...entries.flatMap((x) => [x + span, x + gap])]
+function earliestFit(entries: number[], from: number, limit: number, span: number, pace: number): number {
+  const candidates = [from, ...entries.flatMap((x) => [x + span, x + pace])]
     .filter((c) => c >= from)
     .sort((a, b) => a - b);
   return candidates.find(
-    (t) => entries.every((x) => Math.abs(t - x) >= gap) && maxInWindow([...entries, t], span) <= limit,
+    (t) => entries.every((x) => Math.abs(t - x) >= pace) && maxInWindow([...entries, t], span) <= limit,
   )!;
 }
 
@@ -87,6 +87,7 @@ describe('sliding-log reservations', () => {
           const spec: LimitSpec = { name: 'x', limit, windowMs };
           const span = windowMs + CONFIG_DEFAULTS.limitGuardMs;
           const gap = gapOf(spec, CONFIG_DEFAULTS.limitGuardMs);
+          const pace = paceOf(spec, CONFIG_DEFAULTS.limitGuardMs);
           let log: number[] = [];
           let horizon = 0;
           for (const [i, [off, maxWaitMs]] of starts.entries()) {
@@ -102,7 +103,7 @@ describe('sliding-log reservations', () => {
             // T0 is ahead of the server clock, so the script's time is `now`; entries no start from now on can
             // share a window with are dropped.
             log = log.filter((x) => x > now - span);
-            const t = earliestFit(log, now, limit, span, gap);
+            const t = earliestFit(log, now, limit, span, pace);
             if (t <= now + maxWaitMs) {
               expect(r).toMatchObject({ kind: 'claimed', admittedAt: t, waitMs: t - now });
               log.push(t);
@@ -125,7 +126,7 @@ describe('sliding-log reservations', () => {
     );
   }, 120_000);
 
-  it('lets N starts at one instant through up to the limit at once, then reserves the rest exactly (window + guard) / limit apart, up to the budget', async () => {
+  it('gives N starts at one instant distinct reservations exactly (window + guard) / limit apart, up to the budget', async () => {
     const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
     const spec: LimitSpec = { name: 'x', limit: 200, windowMs: 1000 };
     const starts = await Promise.all(
@@ -141,12 +142,11 @@ describe('sliding-log reservations', () => {
       ),
     );
     const claimed = starts.flatMap((r) => (r.kind === 'claimed' ? [r] : []));
-    // 200 at once (the limit allows them); the next once those leave the 1,025 ms window, then (1000 + 25) / 200 =
-    // 5.125 ms apart: 1025 + 385 * 5.125 = 2998.1 is the last within the 3 s budget, so 200 + 386 claimed.
-    expect(claimed.map((r) => r.waitMs).sort((a, b) => a - b)).toEqual([
-      ...Array.from({ length: 200 }, () => 0),
-      ...Array.from({ length: 386 }, (_, k) => 1025 + k * 5.125),
-    ]);
+    // (1000 + 25) / 200 = 5.125 ms apart (under the 25 ms guard, so not capped); 3000 / 5.125 = 585.4:
+    // reservations 0..585 fit the budget.
+    expect(claimed.map((r) => r.waitMs).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 586 }, (_, k) => k * 5.125),
+    );
     expect(claimed.every((r) => r.admittedAt === T0 + r.waitMs)).toBe(true);
     const denied = starts.flatMap((r) => (r.kind === 'denied' ? [r] : []));
     expect(denied).toHaveLength(114);
@@ -161,8 +161,8 @@ describe('sliding-log reservations', () => {
 
   it('reserves the latest instant any limit asks for, fills gaps another limit left, and consumes nothing when refused', async () => {
     const { store, keys } = await storeWithUser(uniquePrefix('rl'), 25);
-    const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 }; // 102.5 ms apart
-    const narrow: LimitSpec = { name: 'narrow', limit: 2, windowMs: 1000 }; // 512.5 ms apart
+    const wide: LimitSpec = { name: 'wide', limit: 10, windowMs: 1000 }; // spacing 102.5 ms, paced 25 ms apart (the guard)
+    const narrow: LimitSpec = { name: 'narrow', limit: 2, windowMs: 1000 }; // spacing 512.5 ms, paced 25 ms apart
     let n = 0;
     const start = (limits: LimitSpec[], maxWaitMs = 5000) =>
       store.start({
@@ -173,23 +173,19 @@ describe('sliding-log reservations', () => {
         limits,
         retried: 0,
       });
-    // `narrow` full at T0: a job under both waits for it (1025), though `wide` has room now.
-    expect(await start([narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
-    expect(await start([narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
-    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 1025 });
-    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0 + 1025]);
-    // The room before that reservation in `wide` is not lost to it.
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 0 });
-    // `narrow` next fits at 1025 + 512.5 (paced behind the one reserved at 1025): past a 600 ms budget, so refused,
-    // and `wide` keeps its two entries.
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 0 });
+    // Paced 25 ms apart (the limit's spacing, 102.5 ms, capped at the 25 ms guard): a burst is spread out.
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 25 });
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 50 });
+    // `narrow` is full until 1025: past a 600 ms budget, so refused, and `wide` keeps its three entries.
     expect(await start([wide, narrow], 600)).toMatchObject({ kind: 'denied', limit: 'narrow' });
-    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 1025]);
-    expect(await logScores(keys.ratelimit('narrow'))).toEqual([T0, T0, T0 + 1025]);
-    // With a budget for it, the same start gets that instant in both logs.
-    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 1537.5 });
-    // `wide` filled to its limit at T0 (10): the next one waits past the window, paced 102.5 ms behind the entry there.
-    for (let i = 0; i < 9; i++) expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 0 });
-    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 1025 + 102.5 });
+    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 25, T0 + 50]);
+    // With a budget for it: `narrow` asks for 1025, `wide` would take 75; the reservation is the later.
+    expect(await start([wide, narrow])).toMatchObject({ kind: 'claimed', waitMs: 1025 });
+    // The room before that reservation in `wide` is not lost to it.
+    expect(await start([wide])).toMatchObject({ kind: 'claimed', waitMs: 75 });
+    expect(await logScores(keys.ratelimit('wide'))).toEqual([T0, T0 + 25, T0 + 50, T0 + 75, T0 + 1025]);
+    expect(await logScores(keys.ratelimit('narrow'))).toEqual([T0, T0 + 50, T0 + 1025]);
   });
 
   it('reserves no earlier than the lead after its time (never past the budget) and reports the server clock it read', async () => {
@@ -212,8 +208,8 @@ describe('sliding-log reservations', () => {
     const serverAt = (r as { serverAt?: number }).serverAt!;
     expect(serverAt).toBeGreaterThanOrEqual(before - 1);
     expect(serverAt).toBeLessThanOrEqual(Date.now() + 1);
-    // The limit has room at that instant: a second start with the same lead gets it too.
-    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 30 });
+    // Paced 25 ms behind the first (the guard caps the limit's 102.5 ms spacing).
+    expect(await start(1, 30, 1000)).toMatchObject({ kind: 'claimed', waitMs: 55 });
     expect(await start(2, 500, 300)).toMatchObject({ kind: 'claimed', waitMs: 300 });
   });
 

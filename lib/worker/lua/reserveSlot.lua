@@ -3,10 +3,11 @@
 -- A log is a zset of send instants (ms; member = one attempt). An instant t fits a log when:
 --   exactness: no half-open window of length `span` (window + guard) holds more than `limit` entries once t is
 --              added, wherever t falls among the entries (reservations ahead of now, gaps left by released claims).
---   pacing:    for a job that must wait anyway, no entry lies within `gap` of t, gap = span / limit, so a
---              backlog drains at the limit's rate instead of in bursts a whole window apart. A job the limits
---              allow at the requested instant goes then, unpaced: a burst within the limit is the limit's to allow
---              (a replay under a 100-per-hour limit must not wait 36 s behind the last call).
+--   pacing:    no entry lies within `pace` of t, so a burst is spread instead of sent at once (sends bunched
+--              together leave late and arrive later still, and only the guard covers that). pace is the
+--              limit's own spacing, span / limit, capped at the guard: spacing sends further apart adds waits,
+--              not safety (a replay under a 100-per-hour limit must not wait 36 s behind the last call).
+--              Deferral slots keep the uncapped spacing (`gap`): jobs sent away come back at the limit's rate.
 -- Times stay on a 1/1024 ms grid (gap rounded up to it), exact in doubles for any epoch-ms this century,
 -- so the sums and bounds below never round. Each step only moves t past instants that cannot fit, so the
 -- first t that fits every log is the earliest.
@@ -16,11 +17,12 @@ local RESERVE_PAGE = 128
 
 local function reserveFormat(t) return string.format('%.17g', t) end
 
--- One limit's log and its rule: {key, name, limit, span, gap}.
+-- One limit's log and its rule: {key, name, limit, span, gap, pace}.
 local function reserveLog(key, name, limit, windowMs, guardMs)
   local span = windowMs + guardMs
-  return { key = key, name = name, limit = limit, span = span,
-    gap = math.ceil(span / limit * RESERVE_GRID) / RESERVE_GRID }
+  local gap = math.ceil(span / limit * RESERVE_GRID) / RESERVE_GRID
+  return { key = key, name = name, limit = limit, span = span, gap = gap,
+    pace = math.min(gap, math.ceil(guardMs * RESERVE_GRID) / RESERVE_GRID) }
 end
 
 -- Earliest instant >= t that the exactness rule of one log allows. t breaks it when `limit` consecutive entries
@@ -38,15 +40,15 @@ local function reserveExact(log, t)
   return t
 end
 
--- Earliest instant >= t that the pacing rule of one log allows: the first hole of 2 * gap, or past the last entry.
+-- Earliest instant >= t that the pacing rule of one log allows: the first hole of 2 * pace, or past the last entry.
 local function reservePaced(log, t)
-  local from, offset = '(' .. reserveFormat(t - log.gap), 0
+  local from, offset = '(' .. reserveFormat(t - log.pace), 0
   while true do
     local page = redis.call('ZRANGEBYSCORE', log.key, from, '+inf', 'WITHSCORES', 'LIMIT', offset, RESERVE_PAGE)
     for i = 2, #page, 2 do
       local y = tonumber(page[i])
-      if y >= t + log.gap then return t end
-      t = math.max(t, y + log.gap)
+      if y >= t + log.pace then return t end
+      t = math.max(t, y + log.pace)
     end
     if #page < 2 * RESERVE_PAGE then return t end
     offset = offset + RESERVE_PAGE
@@ -62,11 +64,6 @@ end
 -- Returns t, nil when it fits by then; otherwise a lower bound of it past `untilAt` and the log that asks the most.
 local function reserveSlot(logs, from, untilAt)
   local t = math.ceil(from * RESERVE_GRID) / RESERVE_GRID
-  local free = true
-  for _, log in ipairs(logs) do
-    if reserveExact(log, t) > t then free = false break end
-  end
-  if free then return t, nil end
   for _ = 1, RESERVE_MAX_ROUNDS do
     local latest, by = t, nil
     for _, log in ipairs(logs) do
