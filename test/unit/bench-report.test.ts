@@ -246,6 +246,26 @@ describe('goals table', () => {
       }),
     });
     expect(goalsOf(own)[6]?.value).toBe('done in 3 continuations');
+
+    // The scenario as it reports itself: its users and the jobs it published (it fails unless the broker has them all).
+    const published = (users: string, count: number) =>
+      full({
+        scale: scenario(
+          'scale',
+          ['stagger'],
+          [{ metric: 'jobs published (tick + continuations)', cells: [n(count)] }],
+          { params: { users } },
+        ),
+      });
+    expect(goalsOf(published('1,000,000', 1_000_000))[6]).toMatchObject({ verdict: 'met' });
+    expect(goalsOf(published('1,000,000', 999_000))[6]).toMatchObject({
+      verdict: 'missed',
+      by: '1,000 jobs short',
+    });
+    expect(goalsOf(published('20,000', 20_000))[6]).toMatchObject({
+      verdict: 'not measured',
+      value: "this run's tick had 20,000 users",
+    });
   });
 
   it('renders the goals table with the previous run beside', () => {
