@@ -1,22 +1,12 @@
-// The project's httpApi functions served in-process like test/helpers/lambda-http.ts (same routes from
-// serverless.yml, same handlers), with every invocation counted and its handler wall time measured per function,
-// and each function's memory size read from serverless.yml: what Lambda bills (requests and GB-seconds).
-import { randomUUID } from 'node:crypto';
+// Lambda's bill for the bench: every invocation counted and its handler wall time measured per function, with each
+// function's memory size read from serverless.yml (requests and GB-seconds). The HTTP functions are served by
+// test/helpers/lambda-http.ts (same routes, same handlers), which reports each invocation here.
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { keepAliveLongerThanClients } from '../../scripts/lib/http-keep-alive.js';
-import { fakeContext, readRoutes, type RunningLambdaHttp } from '../../test/helpers/lambda-http.js';
+import { startLambdaHttp, type RunningLambdaHttp } from '../../test/helpers/lambda-http.js';
 import { billedGbSeconds } from './prices.js';
-
-type LambdaHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const ServerlessMemory = z.object({
   provider: z.object({ memorySize: z.number().int().positive().optional() }).passthrough(),
@@ -97,125 +87,7 @@ export class LambdaMeter {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function toEvent(
-  req: IncomingMessage,
-  url: URL,
-  body: string,
-  routeKey: string,
-  pathParameters: Record<string, string>,
-) {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers))
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    pathParameters: Object.keys(pathParameters).length ? pathParameters : undefined,
-    body: body === '' ? undefined : body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: url.host,
-      domainPrefix: 'local',
-      http: {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        protocol: 'HTTP/1.1',
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: randomUUID(),
-      routeKey,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  } as APIGatewayProxyEventV2;
-}
-
-/** Serves the httpApi functions over real HTTP in this process, metering each handler call into `meter`. */
-export async function startMeteredLambdaHttp(
-  meter: LambdaMeter,
-  root = process.cwd(),
-): Promise<RunningLambdaHttp> {
-  const routes = readRoutes(root);
-  const modules = new Map<string, Promise<LambdaHandler>>();
-  const load = (handler: string) => {
-    let m = modules.get(handler);
-    if (!m) {
-      const dot = handler.lastIndexOf('.');
-      const file = pathToFileURL(resolve(root, `${handler.slice(0, dot)}.ts`)).href;
-      m = import(file).then((mod: Record<string, LambdaHandler>) => mod[handler.slice(dot + 1)]!);
-      modules.set(handler, m);
-    }
-    return m;
-  };
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const url = URL.parse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
-      const method = req.method ?? 'GET';
-      let match: RegExpExecArray | null = null;
-      const route =
-        url &&
-        routes.find(
-          (r) => (r.method === method || r.method === '*') && (match = r.matcher.exec(url.pathname)),
-        );
-      const body = await readBody(req);
-      if (!url || !route || !match) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
-        return;
-      }
-      const found: RegExpExecArray = match;
-      const params: Record<string, string> = {};
-      route.params.forEach((p, i) => {
-        params[p] = decodeURIComponent(found[i + 1]!);
-      });
-      const fn = await load(route.handler);
-      const event = toEvent(req, url, body, `${route.method} ${route.path}`, params);
-      const started = performance.now();
-      let result: APIGatewayProxyStructuredResultV2;
-      try {
-        result = await fn(event, fakeContext(route.functionName, route.timeoutS));
-      } finally {
-        meter.record(route.functionName, performance.now() - started, true);
-      }
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
-      res.writeHead(result.statusCode ?? 200, headers);
-      res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
-    })().catch((err: unknown) => {
-      console.error('lambda-meter: handler threw', err);
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-      res.end('{"message":"Internal Server Error"}');
-    });
-  });
-  keepAliveLongerThanClients(server);
-  await new Promise<void>((r, j) => {
-    server.once('error', j);
-    server.listen(0, '127.0.0.1', () => r());
-  });
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no TCP port');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    port: addr.port,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+/** The project's HTTP functions served in-process (test/helpers/lambda-http.ts), each invocation recorded by `meter`. */
+export function startMeteredLambdaHttp(meter: LambdaMeter, root = process.cwd()): Promise<RunningLambdaHttp> {
+  return startLambdaHttp({ root, onInvocation: (name, ms) => meter.record(name, ms, true) });
 }

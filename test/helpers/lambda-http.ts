@@ -150,7 +150,15 @@ export interface RunningLambdaHttp {
   close(): Promise<void>;
 }
 
-export async function startLambdaHttp(opts: { port?: number; host?: string; root?: string } = {}) {
+export interface LambdaHttpOptions {
+  port?: number;
+  host?: string;
+  root?: string;
+  /** Called after each handler invocation with the function's name and the handler's wall time (ms). */
+  onInvocation?: (functionName: string, durationMs: number) => void;
+}
+
+export async function startLambdaHttp(opts: LambdaHttpOptions = {}) {
   const root = opts.root ?? process.cwd();
   const routes = readRoutes(root);
   const modules = new Map<string, Promise<LambdaHandler>>();
@@ -188,10 +196,14 @@ export async function startLambdaHttp(opts: { port?: number; host?: string; root
         return;
       }
       const fn = await load(route.handler);
-      const result = await fn(
-        toEvent(req, url, body, route, match),
-        fakeContext(route.functionName, route.timeoutS),
-      );
+      const event = toEvent(req, url, body, route, match);
+      const started = performance.now();
+      let result: APIGatewayProxyStructuredResultV2;
+      try {
+        result = await fn(event, fakeContext(route.functionName, route.timeoutS));
+      } finally {
+        opts.onInvocation?.(route.functionName, performance.now() - started);
+      }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
       res.writeHead(result.statusCode ?? 200, headers);
