@@ -3,29 +3,21 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
 import { CONFIG_DEFAULTS } from '../../lib/config.js';
 import { JobStore } from '../../lib/worker/job-store.js';
 import type { LimitSpec } from '../../lib/worker/limits.js';
-import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
+import { useBridge } from '../helpers/bridge.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { jobMessage } from '../helpers/worker-fixtures.js';
 
 const TOKEN = 'rate-limit-log-test-token';
-let redisProcess: RedisProcess;
-let bridge: RunningBridge;
+const bridge = useBridge(TOKEN);
 let redis: Redis;
 
-beforeAll(async () => {
-  redisProcess = await startTestRedis();
-  bridge = await startBridge({ redisUrl: redisProcess.url, token: TOKEN, port: 0 });
+beforeAll(() => {
   redis = new Redis({ url: bridge.url, token: TOKEN, retry: false });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisProcess?.stop();
 });
 
 async function storeWithUser(prefix: string, guardMs: number = CONFIG_DEFAULTS.limitGuardMs) {

@@ -1,31 +1,23 @@
 // The worker on real reservations (runDelivery over JobStore and a real redis-server), on injected clocks and sleeps:
 // it waits exactly the reserved wait, and a worker that dies (or stalls) waiting never calls after its lease.
 import { Redis } from '@upstash/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type RunningBridge } from '../../scripts/bridge/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../lib/domain/catalog.js';
 import type { JobMessage } from '../../lib/domain/job.js';
 import { logger } from '../../lib/log.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { JobStore } from '../../lib/worker/job-store.js';
 import { runDelivery, type WorkerDeps } from '../../lib/worker/run-delivery.js';
-import { startTestRedis, uniquePrefix, type RedisProcess } from '../helpers/redis.js';
+import { useBridge } from '../helpers/bridge.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { jobMessage } from '../helpers/worker-fixtures.js';
 
 const TOKEN = 'worker-reservations-test-token';
-let redisProcess: RedisProcess;
-let bridge: RunningBridge;
+const bridge = useBridge(TOKEN);
 let redis: Redis;
 
-beforeAll(async () => {
-  redisProcess = await startTestRedis();
-  bridge = await startBridge({ redisUrl: redisProcess.url, token: TOKEN, port: 0 });
+beforeAll(() => {
   redis = new Redis({ url: bridge.url, token: TOKEN, retry: false });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisProcess?.stop();
 });
 
 /** Ahead of the server clock, so the start script's time is the injected one. */
