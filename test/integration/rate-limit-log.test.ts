@@ -1,5 +1,6 @@
 // The worker's sliding-log limiter (inside startJob) against a reference model, and why @upstash/ratelimit's
 // algorithms are not used: each lets more than `limit` through some sliding window.
+import { maxInSlidingWindow } from '../../bench/lib/windows.js';
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
 import fc from 'fast-check';
@@ -34,17 +35,6 @@ const gapOf = (l: LimitSpec, guardMs: number) => grid((l.windowMs + guardMs) / l
 /** Reservations are paced at the limit's own spacing, capped at the guard. */
 const paceOf = (l: LimitSpec, guardMs: number) => Math.min(gapOf(l, guardMs), grid(guardMs));
 
-/** The largest number of times in any half-open window [t, t + spanMs). */
-function maxInWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let max = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[j]! <= sorted[i]! - spanMs) j++;
-    max = Math.max(max, i - j + 1);
-  }
-  return max;
-}
-
 /**
  * Reference reservation: the earliest t >= from with no entry within `pace` of it and with the log, t added, holding
  * at most `limit` in every window of `span`. Only `from` and instants where an entry's span or pace ends can be it.
@@ -54,7 +44,8 @@ function earliestFit(entries: number[], from: number, limit: number, span: numbe
     .filter((c) => c >= from)
     .sort((a, b) => a - b);
   return candidates.find(
-    (t) => entries.every((x) => Math.abs(t - x) >= pace) && maxInWindow([...entries, t], span) <= limit,
+    (t) =>
+      entries.every((x) => Math.abs(t - x) >= pace) && maxInSlidingWindow([...entries, t], span) <= limit,
   )!;
 }
 
@@ -108,7 +99,7 @@ describe('sliding-log reservations', () => {
               expect(retryAt).toBeLessThanOrEqual(Math.max(Math.ceil(t), horizon));
               horizon = Math.ceil(retryAt + gap);
             }
-            expect(maxInWindow(log, span)).toBeLessThanOrEqual(limit);
+            expect(maxInSlidingWindow(log, span)).toBeLessThanOrEqual(limit);
           }
           // Refusals wrote nothing: the log holds exactly the instants the claims reserved.
           expect(await logScores(keys.ratelimit('x'))).toEqual([...log].sort((a, b) => a - b));
@@ -148,7 +139,7 @@ describe('sliding-log reservations', () => {
     expect(slots.every((s, i) => i === 0 || s - slots[i - 1]! >= 5.125)).toBe(true);
     const log = await logScores(keys.ratelimit('x'));
     expect(log).toHaveLength(586);
-    expect(maxInWindow(log, 1025)).toBe(200);
+    expect(maxInSlidingWindow(log, 1025)).toBe(200);
   });
 
   it('reserves the latest instant any limit asks for, fills gaps another limit left, and consumes nothing when refused', async () => {

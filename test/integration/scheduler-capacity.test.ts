@@ -1,5 +1,6 @@
 // Slots due together behind one global limit, through a real tick and its continuations on the local stack: the
 // windows stored at the claim are planned jointly, and every published job's start fits the limit.
+import { maxInSlidingWindow } from '../../bench/lib/windows.js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../lib/log.js';
@@ -48,17 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function busiestWindow(times: readonly number[], periodMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= periodMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 describe('joint capacity planning in a tick', () => {
   it('stores jointly widened windows at the claim, and the continuations publish within the shared limit', async () => {
@@ -114,7 +104,7 @@ describe('joint capacity planning in a tick', () => {
       );
       starts.push(...published.map((p) => p.job.notBefore));
     }
-    expect(busiestWindow(starts, PERIOD)).toBeLessThanOrEqual(LIMIT);
+    expect(maxInSlidingWindow(starts, PERIOD)).toBeLessThanOrEqual(LIMIT);
   });
 
   it('keeps the jointly planned window when a later tick takes over a slot whose fan-out crashed', async () => {

@@ -1,6 +1,7 @@
 // Invariant 3 end to end: no configured limit is exceeded in any sliding window with many concurrent workers; a job
 // waits in the worker for a near reservation, and one too far is deferred (re-published) without spending its QStash
 // retry budget.
+import { maxInSlidingWindow } from '../../bench/lib/windows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
@@ -20,17 +21,6 @@ const keys = () => keysFor(stack.prefix);
 const metric = async (field: string) => Number((await stack.redis.hget(keys().metrics, field)) ?? 0);
 /** A job's first claim reserved a later instant than its start script ran at: the worker waited for it. */
 const waited = (h: Record<string, unknown>) => Number(h['firstStartedAt']) > Number(h['startedAt']);
-
-/** The largest number of times in any half-open window [t, t + windowMs). */
-function maxInSlidingWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let max = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[j]! <= sorted[i]! - windowMs) j++;
-    max = Math.max(max, i - j + 1);
-  }
-  return max;
-}
 
 /** True when more than `n` of the intervals lie inside one span of `spanMs` (a limit check happened in each). */
 function moreThanWithin(

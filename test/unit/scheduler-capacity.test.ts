@@ -1,4 +1,5 @@
 // Joint capacity planning of slots claimed together: exact planned start times against every shared limit.
+import { maxInSlidingWindow } from '../../bench/lib/windows.js';
 import { describe, expect, it } from 'vitest';
 import type { ClaimPlan } from '../../lib/scheduler/plan.js';
 import { planCapacity, shareOut, type CapacitySlot } from '../../lib/scheduler/plan-capacity.js';
@@ -49,18 +50,6 @@ function startTimes(plans: readonly ClaimPlan[]): number[] {
   });
 }
 
-/** The most start times any sliding window [t, t + periodMs) holds. */
-function busiestWindow(times: readonly number[], periodMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= periodMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
-
 const under = (rule: RateLimitRule, slots: readonly CapacitySlot[], plans: readonly ClaimPlan[]) =>
   plans.filter((_, i) => slots[i]?.limits.some((l) => l.name === rule.name));
 
@@ -72,11 +61,13 @@ describe('planCapacity', () => {
     const period = GLOBAL.windowMs + GUARD;
     // Each planned alone fits the limit, together they do not: the case this pass exists for.
     for (const s of seventeen)
-      expect(busiestWindow(startTimes([s.plan]), period)).toBeLessThanOrEqual(GLOBAL.limit);
-    expect(busiestWindow(startTimes(seventeen.map((s) => s.plan)), period)).toBeGreaterThan(GLOBAL.limit);
+      expect(maxInSlidingWindow(startTimes([s.plan]), period)).toBeLessThanOrEqual(GLOBAL.limit);
+    expect(maxInSlidingWindow(startTimes(seventeen.map((s) => s.plan)), period)).toBeGreaterThan(
+      GLOBAL.limit,
+    );
 
     const joint = planCapacity(seventeen, GUARD);
-    expect(busiestWindow(startTimes(joint.plans), period)).toBeLessThanOrEqual(GLOBAL.limit);
+    expect(maxInSlidingWindow(startTimes(joint.plans), period)).toBeLessThanOrEqual(GLOBAL.limit);
     expect(joint.widened).toBe(17);
     expect(joint.capped).toEqual([]);
     // Shares are whole jobs per limiter window: together the slots start at the full planned rate
@@ -109,8 +100,8 @@ describe('planCapacity', () => {
         ),
       );
       const after = startTimes(under(rule, slots, joint.plans));
-      expect(busiestWindow(before, rule.windowMs + GUARD)).toBeGreaterThan(rule.limit);
-      expect(busiestWindow(after, rule.windowMs + GUARD)).toBeLessThanOrEqual(rule.limit);
+      expect(maxInSlidingWindow(before, rule.windowMs + GUARD)).toBeGreaterThan(rule.limit);
+      expect(maxInSlidingWindow(after, rule.windowMs + GUARD)).toBeLessThanOrEqual(rule.limit);
     }
     expect(joint.capped).toEqual([]);
   });
