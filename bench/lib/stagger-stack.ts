@@ -130,3 +130,15 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Waits until the broker has nothing due or in flight (late deferrals, retries, callbacks settled). */
+export async function brokerDrained(env: BenchEnv, stack: StaggerStack): Promise<void> {
+  await waitUntil(
+    async () =>
+      (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}due`)) +
+        (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}inflight`)) ===
+      0,
+    60_000,
+    'the broker to drain',
+  );
+}

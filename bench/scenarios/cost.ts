@@ -29,6 +29,7 @@ import { Failures, sidesInOrder, type Scenario, type ScenarioContext } from '../
 import {
   BENCH_TASK,
   benchUser,
+  brokerDrained,
   startStaggerStack,
   waitUntil,
   type StaggerStack,
@@ -105,18 +106,6 @@ export function shapesFor(quick: boolean): Shape[] {
 
 async function loadTick(): Promise<Tick> {
   return ((await import('../../functions/scheduler.js')) as { tick: Tick }).tick;
-}
-
-/** Waits until the broker has nothing due or in flight (late deferrals, retries, callbacks settled). */
-async function brokerDrained(env: BenchEnv, stack: StaggerStack): Promise<void> {
-  await waitUntil(
-    async () =>
-      (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}due`)) +
-        (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}inflight`)) ===
-      0,
-    60_000,
-    'the broker to drain',
-  );
 }
 
 /** Creates `jobs` jobs through POST /v1/users/{userId}/tasks/{taskId}/run, a few calls at a time. */

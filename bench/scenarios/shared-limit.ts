@@ -12,7 +12,7 @@ import { GOAL_ROWS } from '../lib/goals.js';
 import { cell, na, text, type MetricRow, type ScenarioReport } from '../lib/report.js';
 import { Failures, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { seedPreferences } from '../lib/seed.js';
-import { startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
+import { brokerDrained, startStaggerStack, waitUntil } from '../lib/stagger-stack.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { achievedRate, maxInSlidingWindow, windowsOverLimit } from '../lib/windows.js';
 import { fakeContext } from '../../test/helpers/lambda-http.js';
@@ -158,14 +158,7 @@ async function oneRun(ctx: ScenarioContext, due: Task[], size: SharedSize): Prom
       60_000 + (jobs / size.limit) * 4000,
       `${jobs} arrivals at the target`,
     );
-    await waitUntil(
-      async () =>
-        (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}due`)) +
-          (await env.brokerAdmin.zcard(`${stack.broker.keyPrefix}inflight`)) ===
-        0,
-      60_000,
-      'the broker to drain',
-    );
+    await brokerDrained(env, stack);
     const published = (await stack.broker.service.counts()).rest.units;
     const arrivals = stack.target.hits.map((h) => h.at);
     const first = Math.min(...arrivals);
