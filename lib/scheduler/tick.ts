@@ -176,6 +176,8 @@ async function claimDueSlots(
 
 /** The claims' windows widened so that slots sharing a limit fit it together (plan-capacity.ts). */
 function planTogether(deps: SchedulerDeps, claims: ClaimPlan[]): ClaimPlan[] {
+  // A slot alone keeps its own plan: no next-period lookups for the common tick.
+  if (claims.length < 2) return claims;
   const { tasks, settings } = deps;
   const slots = claims.map((plan) => {
     const task = tasks.get(plan.taskId);
@@ -186,7 +188,6 @@ function planTogether(deps: SchedulerDeps, claims: ClaimPlan[]): ClaimPlan[] {
       endBy: nextDue(task.schedule, plan.period.dueAtMs, plan.tz).dueAtMs,
     };
   });
-  if (slots.length < 2) return claims;
   const joint = planCapacity(slots, settings.limitGuardMs);
   if (joint.widened > 0)
     deps.log?.info({ slots: slots.length, widened: joint.widened }, 'slots planned together');
