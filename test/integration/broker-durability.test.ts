@@ -105,6 +105,8 @@ describe('durable delivery', () => {
     const store = new BrokerStore(redis, prefix);
     await target.waitFor(() => deliveriesById(path).size === 200, '200 distinct deliveries', 30_000);
     await target.waitFor(async () => (await store.pendingCount()) === 0, 'nothing pending');
+    // A broker reports a delivery once it has settled it, so the last reports can follow "nothing pending".
+    await target.waitFor(() => reports.a.length + reports.b.length >= 200, 'a report of every delivery');
 
     const counts = deliveriesById(path);
     expect([...counts.keys()].sort()).toEqual([...ids].sort());
