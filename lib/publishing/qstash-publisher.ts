@@ -1,5 +1,6 @@
 // Publishing to QStash: the internal paths it calls, the narrow interfaces callers use, and their one QStash adapter.
 import type { Client as QStashClient } from '@upstash/qstash';
+import type { BatchMessage } from '../domain/batch.js';
 import type { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, type ContinuationMessage } from '../scheduler/continuation.js';
 
@@ -28,6 +29,12 @@ export interface JobPublisher {
   publish(message: JobMessage, opts: PublishOptions): Promise<string>;
 }
 
+/** A batch again (one that arrived too early). */
+export interface BatchPublisher {
+  /** Returns the QStash message id. */
+  publishBatch(batch: BatchMessage, opts: PublishOptions): Promise<string>;
+}
+
 /** What a publish learnt: how many messages QStash dropped as duplicates of standing ones. */
 export interface PublishReport {
   deduplicated: number;
@@ -53,7 +60,7 @@ export class PublishError extends Error {
 /** Messages per `POST /v2/batch` request. */
 export const QSTASH_BATCH_SIZE = 100;
 
-export class QStashPublisher implements JobPublisher, FanOutPublisher {
+export class QStashPublisher implements JobPublisher, BatchPublisher, FanOutPublisher {
   constructor(
     private readonly client: Pick<QStashClient, 'batchJSON' | 'publishJSON'>,
     private readonly publicUrl: string,
@@ -61,7 +68,7 @@ export class QStashPublisher implements JobPublisher, FanOutPublisher {
   ) {}
 
   /** A job message to the worker, with the failure callback that turns its last failure into a dead letter. */
-  private jobRequest(message: JobMessage, opts: PublishOptions) {
+  private jobRequest(message: JobMessage | BatchMessage, opts: PublishOptions) {
     return {
       url: internalUrl(this.publicUrl, JOBS_PATH),
       body: message,
@@ -74,6 +81,10 @@ export class QStashPublisher implements JobPublisher, FanOutPublisher {
 
   async publish(message: JobMessage, opts: PublishOptions): Promise<string> {
     return (await this.client.publishJSON(this.jobRequest(message, opts))).messageId;
+  }
+
+  async publishBatch(batch: BatchMessage, opts: PublishOptions): Promise<string> {
+    return (await this.client.publishJSON(this.jobRequest(batch, opts))).messageId;
   }
 
   async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport> {

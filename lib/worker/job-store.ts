@@ -78,6 +78,32 @@ export interface StartInput {
   periodStats?: PeriodStatsPolicy;
 }
 
+/**
+ * One start script for every job of a batch (one slot: same task, period and origin). Each job is started as
+ * `start` would start it alone, in order, with one difference: its reservation is never before its own planned
+ * `notBefore`, and its wait budget counts from then (`max(script time, notBefore) + maxWaitMs`).
+ */
+export interface BatchStartInput {
+  messages: readonly JobMessage[];
+  now: number;
+  /** Lease of each claim once its own wait is over. */
+  leaseMs: number;
+  limits: readonly LimitSpec[];
+  maxWaitMs?: number;
+  leadMs?: number;
+  skipReason?: string;
+  /** Upstash-Retried of the batch's delivery. */
+  retried: number;
+  periodStats?: PeriodStatsPolicy;
+}
+
+export interface BatchStartResult {
+  /** The server clock (ms) the script read: every `waitMs` counts from it. */
+  serverAt: number;
+  /** One per message, in order; a claimed job's `waitMs` is its reserved instant minus the script's time. */
+  results: StartResult[];
+}
+
 export type RunOutcome = 'succeeded' | 'failed' | 'dead';
 
 export interface RecordInput {
