@@ -2,14 +2,15 @@
 import { CONFIG_DEFAULTS } from '../config.js';
 import type { Catalog, Task } from '../domain/catalog.js';
 import type { JobMessage } from '../domain/job.js';
-import { renderTarget, TargetError, type TemplateParams } from '../domain/target.js';
 import type { Logger } from '../log.js';
 import { periodStatsPolicy } from '../metrics/buckets.js';
-import { callTarget, type CallResult } from './call-target.js';
+import { callJob, outcomeOf } from './call-job.js';
 import { ScriptClock } from './script-clock.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
 import type { JobPublisher } from '../publishing/qstash-publisher.js';
+
+export { templateParams } from './call-job.js';
 
 export const WORKER_POLICY = {
   /** Deferrals a job may take before it fails like any other attempt (and spends a QStash retry). */
@@ -70,7 +71,7 @@ export interface WorkerDeps {
 }
 
 /** One delivery's working set, so the steps below read as steps. */
-interface Run {
+export interface Run {
   deps: WorkerDeps;
   d: Delivery;
   m: JobMessage;
@@ -81,13 +82,14 @@ interface Run {
 }
 
 const tasksByCatalog = new WeakMap<Catalog, Map<string, Task>>();
-const processScriptClock = new ScriptClock();
+/** What this process knows of the start script's clock, shared by every delivery it runs. */
+export const processScriptClock = new ScriptClock();
 
 /**
  * The local instants between which a reserved instant falls: from this start alone, between the wait counted from
  * the request and from the reply; with the server clock the script read, as narrow as recent starts allow.
  */
-function reservedLocally(
+export function reservedLocally(
   scriptClock: ScriptClock,
   sentAt: number,
   repliedAt: number,
@@ -102,7 +104,7 @@ function reservedLocally(
   };
 }
 
-function taskOf(catalog: Catalog, taskId: string): Task | undefined {
+export function taskOf(catalog: Catalog, taskId: string): Task | undefined {
   let byId = tasksByCatalog.get(catalog);
   if (!byId) {
     byId = new Map(catalog.tasks.map((t) => [t.id, t]));
@@ -111,34 +113,33 @@ function taskOf(catalog: Catalog, taskId: string): Task | undefined {
   return byId.get(taskId);
 }
 
-/** User params as template values; the job's own identity wins over a param of the same name. */
-export function templateParams(paramsJson: string, m: JobMessage): TemplateParams {
-  const raw: unknown = JSON.parse(paramsJson);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new TargetError('params are not a JSON object', 'params');
-  const out: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v === 'string' || typeof v === 'number') out[k] = v;
-    else if (typeof v === 'boolean') out[k] = String(v);
-  }
-  return { ...out, userId: m.userId, taskId: m.taskId, periodKey: m.periodKey, jobId: m.jobId };
+/** The task a message names, why it must not run (unknown or disabled) and its limits. */
+export function taskPlan(catalog: Catalog, taskId: string) {
+  const task = taskOf(catalog, taskId);
+  const skipReason = !task ? 'task_unknown' : !task.enabled ? 'task_disabled' : undefined;
+  return { task, skipReason, limits: task && !skipReason ? limitsFor(catalog, task) : [] };
+}
+
+/** One job's working set; `retriesUsed`: attempts spent outside this delivery's QStash retries (in a batch). */
+export function runOf(deps: WorkerDeps, d: Delivery, retriesUsed = 0): Run {
+  const { task, limits } = taskPlan(deps.catalog, d.message.taskId);
+  return {
+    deps,
+    d,
+    m: d.message,
+    log: deps.log(d.message, d.requestId),
+    clock: deps.clock ?? Date.now,
+    limits,
+    retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried - retriesUsed),
+  };
 }
 
 export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdict> {
-  const clock = deps.clock ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const m = d.message;
-  const task = taskOf(deps.catalog, m.taskId);
-  const skipReason = !task ? 'task_unknown' : !task.enabled ? 'task_disabled' : undefined;
-  const run: Run = {
-    deps,
-    d,
-    m,
-    log: deps.log(m, d.requestId),
-    clock,
-    limits: task && !skipReason ? limitsFor(deps.catalog, task) : [],
-    retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried),
-  };
+  const { task, skipReason } = taskPlan(deps.catalog, m.taskId);
+  const run = runOf(deps, d);
+  const clock = run.clock;
 
   // The whole message only at debug: it names the user and period, never params or secrets, but is noise at info.
   run.log.debug({ message: m, messageId: d.messageId, retried: d.retried }, 'job delivered');
@@ -165,7 +166,7 @@ export async function runDelivery(deps: WorkerDeps, d: Delivery): Promise<Verdic
  * How far ahead to reserve: a round trip, once it is long enough to make a wake-up late (a quarter of the guard,
  * the half a wake-up may take less room for the timer); below that a job is sent as soon as the reply is back.
  */
-function leadFor(scriptClock: ScriptClock, guardMs: number): number {
+export function leadFor(scriptClock: ScriptClock, guardMs: number): number {
   const lead = scriptClock.leadMs();
   return lead > guardMs / 4 ? lead : 0;
 }
@@ -250,7 +251,7 @@ async function startAndRun(
 }
 
 /** Re-publishes the job for `retryAt` (plus jitter within one limit slot) and acknowledges this delivery. */
-async function defer(
+export async function defer(
   run: Run,
   retryAt: number,
   limit: string,
@@ -323,34 +324,17 @@ async function execute(
   paramsJson: string,
 ): Promise<Verdict> {
   const { deps, d, m, log, clock } = run;
-  let result: CallResult;
-  try {
-    const target = renderTarget(task, templateParams(paramsJson, m), {
-      allowedHosts: deps.catalog.allowedHosts,
-    });
-    result = await callTarget(target, {
-      timeoutMs,
-      headers: {
-        'Idempotency-Key': m.jobId,
-        'X-Stagger-Job-Id': m.jobId,
-        'X-Stagger-Attempt': String(attempt),
-        'X-Stagger-Origin': m.origin,
-      },
-      clock,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    });
-  } catch (err) {
-    if (!(err instanceof TargetError) && !(err instanceof SyntaxError)) throw err;
-    const field = err instanceof TargetError ? err.field : 'params';
-    result = {
-      kind: 'permanent',
-      status: 0,
-      durationMs: 0,
-      error: `target not rendered (${field}): ${err.message}`,
-    };
-  }
-
-  const outcome = result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retryable' ? 'failed' : 'dead';
+  const result = await callJob({
+    catalog: deps.catalog,
+    task,
+    message: m,
+    attempt,
+    params: paramsJson,
+    timeoutMs,
+    clock,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  const outcome = outcomeOf(result);
   const owned = await recordPersistently(run, {
     message: m,
     attempt,
