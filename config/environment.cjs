@@ -174,6 +174,13 @@ const VARIABLES = [
     doc: 'longest the worker waits in process for its rate-limit reservation (ms); a later one is deferred (re-published)',
   },
   {
+    name: 'STAGGER_BATCH_RETRY_DELAY_MS',
+    default: '',
+    applies: 'both',
+    kind: 'function',
+    doc: "delay before the next attempt of a job that failed inside a batch (ms), sent on as a message of its own; unset: QStash's backoff before a first retry (about 12 s)",
+  },
+  {
     name: 'STAGGER_FANOUT_PAGE_SIZE',
     default: '500',
     applies: 'both',

@@ -64,6 +64,11 @@ const EnvSchema = z.object({
    * One QStash message and invocation cost about what 3 s of a 256 MB arm64 Lambda waiting does.
    */
   STAGGER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(CONFIG_DEFAULTS.maxWaitMs),
+  /**
+   * Worker: delay before the next attempt of a job that failed inside a batch (ms), sent on as a message of its own;
+   * unset: QStash's own backoff before a first retry (about 12 s). Later retries follow QStash's backoff.
+   */
+  STAGGER_BATCH_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
   /** Scheduler: user ids per fan-out page (one Redis round trip, ⌈n/100⌉ QStash batch requests). */
   STAGGER_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(CONFIG_DEFAULTS.fanoutPageSize),
   /** Scheduler: longest one invocation fans out before handing over to a continuation message. */

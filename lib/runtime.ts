@@ -20,7 +20,8 @@ import { schedulableTasks } from './scheduler/tasks.js';
 import { keysFor, type Keys } from './store/keys.js';
 import { PreferencesStore } from './store/preferences.js';
 import { JobStore } from './worker/job-store.js';
-import type { WorkerDeps } from './worker/run-delivery.js';
+import { batchIdOf } from './domain/batch.js';
+import type { BatchWorkerDeps } from './worker/run-batch.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -43,7 +44,7 @@ export interface Runtime {
   /** The scheduler's tick, status and continuations (lib/scheduler). */
   readonly scheduler: SchedulerDeps;
   /** One delivery of a job (lib/worker). */
-  readonly delivery: WorkerDeps;
+  readonly delivery: BatchWorkerDeps;
   readonly jobReads: JobReads;
   runNow(userId: string, taskId: string): Promise<{ jobId: string; messageId: string }>;
   readonly deadLetters: DeadLetterStore;
@@ -138,11 +139,21 @@ export function createRuntime(config: Config, env: Env = process.env): Runtime {
       store: jobs,
       publisher,
       maxWaitMs: config.STAGGER_MAX_WAIT_MS,
+      ...(config.STAGGER_BATCH_RETRY_DELAY_MS === undefined
+        ? {}
+        : { retryDelayMs: () => config.STAGGER_BATCH_RETRY_DELAY_MS ?? 0 }),
       get catalog() {
         return catalog();
       },
       log: (m, requestId) =>
         jobLogger({ jobId: m.jobId, task: m.taskId, user: m.userId, period: m.periodKey }, requestId),
+      batchLog: (b, requestId) =>
+        logger.child({
+          batch: batchIdOf(b),
+          task: b.taskId,
+          period: b.periodKey,
+          ...(requestId ? { requestId } : {}),
+        }),
     },
     jobReads: new JobReads(redis, keys),
     runNow: (userId, taskId) => runNow({ redis, keys, catalog: catalog(), publisher }, userId, taskId),

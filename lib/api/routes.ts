@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ADMIN_ROUTES } from '../admin/routes.js';
 import { OBSERVABILITY_ROUTES } from '../dashboard/routes.js';
-import { JobMessage } from '../domain/job.js';
+import { DeliveredMessage } from '../domain/delivery.js';
 import { CONTINUE_PATH, ContinuationMessage } from '../scheduler/continuation.js';
 import { SCHEDULER_ROUTES } from '../scheduler/routes.js';
 import { FailureCallback } from '../dead-letters/dead-letter-store.js';
@@ -60,8 +60,8 @@ export const INTERNAL_ROUTES = {
     path: JOBS_PATH,
     handler: 'functions/worker.handler',
     tag: 'internal',
-    summary: 'QStash delivers one job; it runs once under the rate limits',
-    body: JobMessage,
+    summary: "QStash delivers one job, or a batch of one slot's jobs; each runs once under the rate limits",
+    body: DeliveredMessage,
     responses: { 200: delivered },
   },
   failures: {

@@ -5,6 +5,7 @@ import type { JobMessage } from '../domain/job.js';
 import type { Logger } from '../log.js';
 import { periodStatsPolicy } from '../metrics/buckets.js';
 import { callJob, outcomeOf } from './call-job.js';
+import { writeWhileReachable } from './record-groups.js';
 import { ScriptClock } from './script-clock.js';
 import { JOB_POLICY, type JobStore } from './job-store.js';
 import { limitsFor, type LimitSpec } from './limits.js';
@@ -45,7 +46,7 @@ export interface Delivery {
 export type Verdict =
   | {
       kind: 'ack';
-      outcome: 'succeeded' | 'duplicate' | 'skipped' | 'deferred' | 'rescheduled';
+      outcome: 'succeeded' | 'duplicate' | 'skipped' | 'deferred' | 'rescheduled' | 'batch';
       detail?: Record<string, unknown>;
     }
   | { kind: 'retry'; reason: string; retryAfterMs?: number; status?: number }
@@ -287,33 +288,15 @@ export async function defer(
   };
 }
 
-/** Longest a worker keeps trying to record a run when no Lambda deadline bounds it. */
-const RECORD_RETRY_MAX_MS = 8_000;
-
-/**
- * Records the run, retrying while Redis is unreachable (within the time the invocation has left):
- * after a call the target accepted, giving up here means QStash retries and the target is called
- * again (with the same Idempotency-Key), so a short Redis outage is worth waiting out.
- */
-async function recordPersistently(
-  run: Run,
-  input: Parameters<WorkerDeps['store']['record']>[0],
-): Promise<boolean> {
+/** Records the run, retrying while Redis is unreachable within the time the invocation has left. */
+function recordPersistently(run: Run, input: Parameters<WorkerDeps['store']['record']>[0]): Promise<boolean> {
   const { deps, d, clock } = run;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const until = Math.min(d.deadline ?? Number.POSITIVE_INFINITY, clock() + RECORD_RETRY_MAX_MS) - 250;
-  for (let wait = 250; ; wait = Math.min(wait * 2, 2_000)) {
-    try {
-      return await deps.store.record(input);
-    } catch (err) {
-      if (clock() + wait > until) throw err;
-      run.log.warn(
-        { err: err instanceof Error ? err.message : String(err), retryInMs: wait },
-        'recording the run failed; retrying',
-      );
-      await sleep(wait);
-    }
-  }
+  return writeWhileReachable(() => deps.store.record(input), {
+    clock,
+    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    ...(d.deadline === undefined ? {} : { deadline: d.deadline }),
+    log: run.log,
+  });
 }
 
 async function execute(
