@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { BatchMessage } from './batch.js';
 import { JobMessage } from './job.js';
 
-export const DeliveredMessage = z.union([BatchMessage, JobMessage]);
+export const DeliveredMessage = z.discriminatedUnion('kind', [BatchMessage, JobMessage]);
 export type DeliveredMessage = z.output<typeof DeliveredMessage>;
 
 export function isBatch(m: DeliveredMessage): m is BatchMessage {
-  return 'kind' in m && m.kind === 'batch';
+  return m.kind === 'batch';
 }

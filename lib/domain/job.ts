@@ -5,6 +5,8 @@ import { JobId, jobIdOf, TaskId, UserId } from './ids.js';
 export const JobMessage = z
   .object({
     v: z.literal(1),
+    /** Absent (or `job`) on a job message; a batch says `batch` (lib/domain/batch.ts). */
+    kind: z.literal('job').optional(),
     jobId: JobId,
     taskId: TaskId,
     userId: UserId,
