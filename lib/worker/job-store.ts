@@ -6,7 +6,7 @@ import { bucketLabel, DURATION_BOUNDS_MS, type PeriodStatsPolicy } from '../metr
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
-import { recordRun, releaseClaim, startJob } from './lua/scripts.generated.js';
+import { recordBatch, recordRun, releaseClaim, startBatch, startJob } from './lua/scripts.generated.js';
 
 export const JOB_POLICY = {
   /** Runs kept per (user, task). */
@@ -60,6 +60,36 @@ const StartReply = z.discriminatedUnion('r', [
     params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
   }),
 ]);
+
+const BatchStartReply = z.object({ serverAt: z.number(), results: z.array(StartReply) });
+
+function startResultOf(r: z.output<typeof StartReply>): StartResult {
+  switch (r.r) {
+    case 'duplicate':
+      return { kind: 'duplicate', state: r.state };
+    case 'busy':
+      return { kind: 'busy', leaseUntil: r.leaseUntil };
+    case 'skipped':
+      return { kind: 'skipped', reason: r.reason };
+    case 'denied':
+      return {
+        kind: 'denied',
+        retryAt: r.retryAt,
+        limit: r.limit,
+        deferrals: r.deferrals,
+        replays: r.replays,
+      };
+    case 'claimed':
+      return {
+        kind: 'claimed',
+        attempt: r.attempt,
+        params: r.params,
+        admittedAt: r.admittedAt,
+        waitMs: r.waitMs,
+        serverAt: r.serverAt,
+      };
+  }
+}
 
 export interface StartInput {
   message: JobMessage;
@@ -125,6 +155,26 @@ function statsOf(m: JobMessage, policy: PeriodStatsPolicy | undefined): PeriodSt
   return policy && m.origin !== 'manual' ? policy : { ttlMs: 0, bucketMs: 0 };
 }
 
+/** The jobs of one batch call share the keys and arguments of `fields`: a mix would write one job's stats to another's. */
+function assertOneSlot(
+  messages: readonly JobMessage[],
+  fields: readonly (keyof JobMessage)[],
+  what: string,
+): void {
+  const first = messages[0]!;
+  const other = messages.find((m) => fields.some((f) => m[f] !== first[f]));
+  if (other) throw new Error(`${what}: ${other.jobId} is not of the ${fields.join(', ')} of ${first.jobId}`);
+}
+
+/** What start and startBatch pass in the same order: startJob's ARGV[8..16], startBatch's ARGV[5..13]. */
+interface StartPolicy {
+  leaseMs: number;
+  skipReason?: string;
+  retried: number;
+  maxWaitMs?: number;
+  leadMs?: number;
+}
+
 export interface RunEntry {
   jobId: string;
   attempt: number;
@@ -150,21 +200,12 @@ export class JobStore {
 
   async start(input: StartInput): Promise<StartResult> {
     const { message: m, limits } = input;
-    const k = this.keys;
-    const stats = statsOf(m, input.periodStats);
+    const [job, user, userTasks] = this.jobKeys(m);
+    const [paused, metrics, horizons, stats] = this.slotKeys(m);
     const reply = await runScript(
       this.redis,
       startJob,
-      [
-        k.job(m.jobId),
-        k.user(m.userId),
-        k.userTasks(m.userId),
-        k.pausedTasks,
-        k.metrics,
-        k.deferralHorizons,
-        k.periodStats(m.taskId, m.periodKey),
-        ...limits.map((l) => k.ratelimit(l.name)),
-      ],
+      [job, user, userTasks, paused, metrics, horizons, stats, ...this.limitKeys(limits)],
       [
         input.now,
         m.jobId,
@@ -173,44 +214,71 @@ export class JobStore {
         m.periodKey,
         m.notBefore,
         m.origin,
-        input.leaseMs,
-        input.skipReason ?? '',
-        JOB_POLICY.retentionMs,
-        this.rateGuardMs,
-        input.retried,
-        stats.bucketMs,
-        stats.ttlMs,
-        Math.max(0, Math.floor(input.maxWaitMs ?? 0)),
-        Math.max(0, Math.ceil(input.leadMs ?? 0)),
-        ...limits.flatMap((l) => [l.name, l.limit, l.windowMs]),
+        ...this.policyArgs(input, statsOf(m, input.periodStats)),
+        ...limitArgs(limits),
       ],
     );
-    const r = StartReply.parse(jsonReply(reply));
-    switch (r.r) {
-      case 'duplicate':
-        return { kind: 'duplicate', state: r.state };
-      case 'busy':
-        return { kind: 'busy', leaseUntil: r.leaseUntil };
-      case 'skipped':
-        return { kind: 'skipped', reason: r.reason };
-      case 'denied':
-        return {
-          kind: 'denied',
-          retryAt: r.retryAt,
-          limit: r.limit,
-          deferrals: r.deferrals,
-          replays: r.replays,
-        };
-      case 'claimed':
-        return {
-          kind: 'claimed',
-          attempt: r.attempt,
-          params: r.params,
-          admittedAt: r.admittedAt,
-          waitMs: r.waitMs,
-          serverAt: r.serverAt,
-        };
+    return startResultOf(StartReply.parse(jsonReply(reply)));
+  }
+
+  /**
+   * Starts every job of a batch in one script call (see BatchStartInput); one result per message, in order.
+   * The messages share task, period and origin. An empty list makes no call: its serverAt is the given now.
+   */
+  async startBatch(input: BatchStartInput): Promise<BatchStartResult> {
+    const { messages, limits } = input;
+    if (messages.length === 0) return { serverAt: input.now, results: [] };
+    assertOneSlot(messages, ['taskId', 'periodKey', 'origin'], 'startBatch');
+    const m = messages[0]!;
+    const reply = await runScript(
+      this.redis,
+      startBatch,
+      [...this.slotKeys(m), ...this.limitKeys(limits), ...messages.flatMap((j) => this.jobKeys(j))],
+      [
+        input.now,
+        m.taskId,
+        m.periodKey,
+        m.origin,
+        ...this.policyArgs(input, statsOf(m, input.periodStats)),
+        limits.length,
+        ...limitArgs(limits),
+        ...messages.flatMap((j) => [j.jobId, j.userId, j.notBefore]),
+      ],
+    );
+    const r = BatchStartReply.parse(jsonReply(reply));
+    if (r.results.length !== messages.length) {
+      throw new Error(`startBatch: ${r.results.length} results for ${messages.length} jobs`);
     }
+    return { serverAt: r.serverAt, results: r.results.map(startResultOf) };
+  }
+
+  /** A job's own keys, in the order both start scripts take them. */
+  private jobKeys(m: JobMessage): [string, string, string] {
+    return [this.keys.job(m.jobId), this.keys.user(m.userId), this.keys.userTasks(m.userId)];
+  }
+
+  /** The keys the jobs of one slot share, in the order both start scripts take them. */
+  private slotKeys(m: JobMessage): [string, string, string, string] {
+    const k = this.keys;
+    return [k.pausedTasks, k.metrics, k.deferralHorizons, k.periodStats(m.taskId, m.periodKey)];
+  }
+
+  private limitKeys(limits: readonly LimitSpec[]): string[] {
+    return limits.map((l) => this.keys.ratelimit(l.name));
+  }
+
+  private policyArgs(p: StartPolicy, stats: PeriodStatsPolicy): (string | number)[] {
+    return [
+      p.leaseMs,
+      p.skipReason ?? '',
+      JOB_POLICY.retentionMs,
+      this.rateGuardMs,
+      p.retried,
+      stats.bucketMs,
+      stats.ttlMs,
+      Math.max(0, Math.floor(p.maxWaitMs ?? 0)),
+      Math.max(0, Math.ceil(p.leadMs ?? 0)),
+    ];
   }
 
   /**
@@ -238,18 +306,7 @@ export class JobStore {
   async record(input: RecordInput): Promise<boolean> {
     const { message: m } = input;
     const k = this.keys;
-    const error = input.error === undefined ? '' : truncateError(input.error);
-    const durationMs = Math.max(0, Math.round(input.durationMs));
-    const run: RunEntry = {
-      jobId: m.jobId,
-      attempt: input.attempt,
-      outcome: input.outcome,
-      status: input.status,
-      durationMs,
-      at: input.now,
-      origin: m.origin,
-      ...(error === '' ? {} : { error }),
-    };
+    const run = recordArgs(input);
     const reply = await runScript(
       this.redis,
       recordRun,
@@ -261,24 +318,83 @@ export class JobStore {
         k.deadLetter(m.jobId),
         k.periodStats(m.taskId, m.periodKey),
       ],
-      [
-        input.now,
-        input.attempt,
-        input.outcome,
-        input.status,
-        durationMs,
-        error,
-        JSON.stringify(run),
-        JOB_POLICY.historyCap,
-        m.taskId,
-        JOB_POLICY.retentionMs,
-        m.jobId,
-        JSON.stringify(m),
-        input.deadReason ?? '',
-        bucketLabel(DURATION_BOUNDS_MS, durationMs),
-        statsOf(m, input.periodStats).ttlMs,
-      ],
+      [...run.attempt, JOB_POLICY.historyCap, m.taskId, JOB_POLICY.retentionMs, ...run.job],
     );
     return Number(reply) === 1;
   }
+
+  /**
+   * Records the ends of several attempts of one task and period in one script call, each as `record` would;
+   * one answer per input, in order (false: stale). An empty list makes no call.
+   */
+  async recordBatch(inputs: readonly RecordInput[]): Promise<boolean[]> {
+    if (inputs.length === 0) return [];
+    assertOneSlot(
+      inputs.map((i) => i.message),
+      ['taskId', 'periodKey'],
+      'recordBatch',
+    );
+    const k = this.keys;
+    const m = inputs[0]!.message;
+    const reply = await runScript(
+      this.redis,
+      recordBatch,
+      [
+        k.metrics,
+        k.deadLetters,
+        k.periodStats(m.taskId, m.periodKey),
+        ...inputs.flatMap(({ message: j }) => [
+          k.job(j.jobId),
+          k.runs(j.userId, j.taskId),
+          k.deadLetter(j.jobId),
+        ]),
+      ],
+      [
+        m.taskId,
+        JOB_POLICY.historyCap,
+        JOB_POLICY.retentionMs,
+        ...inputs.flatMap((input) => {
+          const run = recordArgs(input);
+          return [...run.attempt, ...run.job];
+        }),
+      ],
+    );
+    const recorded = z.array(z.union([z.number(), z.string()]).pipe(z.coerce.number())).parse(reply);
+    if (recorded.length !== inputs.length) {
+      throw new Error(`recordBatch: ${recorded.length} answers for ${inputs.length} runs`);
+    }
+    return recorded.map((r) => r === 1);
+  }
+}
+
+const limitArgs = (limits: readonly LimitSpec[]) => limits.flatMap((l) => [l.name, l.limit, l.windowMs]);
+
+/**
+ * One run's own arguments, as both record scripts take them: `attempt` (now, attempt, outcome, status, duration,
+ * error, history entry) and `job` (job id, message, dead-letter reason, duration bucket, period stats retention).
+ */
+function recordArgs(input: RecordInput): { attempt: (string | number)[]; job: (string | number)[] } {
+  const { message: m } = input;
+  const error = input.error === undefined ? '' : truncateError(input.error);
+  const durationMs = Math.max(0, Math.round(input.durationMs));
+  const run: RunEntry = {
+    jobId: m.jobId,
+    attempt: input.attempt,
+    outcome: input.outcome,
+    status: input.status,
+    durationMs,
+    at: input.now,
+    origin: m.origin,
+    ...(error === '' ? {} : { error }),
+  };
+  return {
+    attempt: [input.now, input.attempt, input.outcome, input.status, durationMs, error, JSON.stringify(run)],
+    job: [
+      m.jobId,
+      JSON.stringify(m),
+      input.deadReason ?? '',
+      bucketLabel(DURATION_BOUNDS_MS, durationMs),
+      statsOf(m, input.periodStats).ttlMs,
+    ],
+  };
 }

@@ -34,35 +34,7 @@
   Output:
     1 recorded, 0 stale (a later attempt owns the job)
 ]]
-local job = KEYS[1]
-local outcome, taskId = ARGV[3], ARGV[9]
-redis.call('LPUSH', KEYS[2], ARGV[7])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)
-redis.call('HINCRBY', KEYS[3], taskId .. ':' .. outcome, 1)
-redis.call('HINCRBY', KEYS[3], taskId .. ':dur:' .. ARGV[14], 1)
-redis.call('HINCRBY', KEYS[3], taskId .. ':dur:sum', ARGV[5])
-if tonumber(ARGV[15]) > 0 then
-  redis.call('HINCRBY', KEYS[6], outcome, 1)
-  redis.call('PEXPIRE', KEYS[6], ARGV[15])
-end
-
-if redis.call('HGET', job, 'attempts') ~= ARGV[2] then return 0 end
-
-redis.call('HSET', job, 'state', outcome, 'lastStatus', ARGV[4], 'durationMs', ARGV[5],
-  'finishedAt', ARGV[1], 'updatedAt', ARGV[1])
-redis.call('HDEL', job, 'leaseUntil')
-if ARGV[6] == '' then redis.call('HDEL', job, 'lastError') else redis.call('HSET', job, 'lastError', ARGV[6]) end
-redis.call('PEXPIRE', job, ARGV[10])
-
-if outcome == 'dead' then
-  redis.call('HSET', job, 'deadAt', ARGV[1])
-  if redis.call('ZADD', KEYS[4], 'NX', ARGV[1], ARGV[11]) == 1 then
-    redis.call('HINCRBY', KEYS[3], taskId .. ':dlq_' .. ARGV[13], 1)
-  end
-  redis.call('HSET', KEYS[5], 'jobId', ARGV[11], 'message', ARGV[12], 'lastStatus', ARGV[4],
-    'lastError', ARGV[6], 'attempts', ARGV[2], 'deadAt', ARGV[1], 'reason', ARGV[13], 'status', 'dead')
-elseif outcome == 'succeeded' then
-  -- A failure callback may have dead-lettered the job while this attempt was still running.
-  if redis.call('ZREM', KEYS[4], ARGV[11]) == 1 then redis.call('DEL', KEYS[5]) end
-end
-return 1
+--- @include "recordOne"
+return recordOne(
+  { job = KEYS[1], runs = KEYS[2], metrics = KEYS[3], deadLetters = KEYS[4], deadLetter = KEYS[5], stats = KEYS[6] },
+  recordFields(ARGV, 1, 11, { cap = ARGV[8], taskId = ARGV[9], retention = ARGV[10] }))
