@@ -369,7 +369,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** QStash delivers one job; it runs once under the rate limits */
+        /** QStash delivers one job, or a batch of one slot's jobs; each runs once under the rate limits */
         post: operations["deliverJob"];
         delete?: never;
         options?: never;
@@ -1896,6 +1896,8 @@ export interface operations {
                             message: {
                                 /** @constant */
                                 v: 1;
+                                /** @constant */
+                                kind?: "job";
                                 /** @example daily_user_report:alice:2026-11-30 */
                                 jobId: string;
                                 /** @example daily_user_report */
@@ -2587,6 +2589,8 @@ export interface operations {
                                 message: {
                                     /** @constant */
                                     v: 1;
+                                    /** @constant */
+                                    kind?: "job";
                                     /** @example daily_user_report:alice:2026-11-30 */
                                     jobId: string;
                                     /** @example daily_user_report */
@@ -2671,6 +2675,25 @@ export interface operations {
                 "application/json": {
                     /** @constant */
                     v: 1;
+                    /** @constant */
+                    kind: "batch";
+                    /** @example daily_user_report */
+                    taskId: string;
+                    periodKey: string;
+                    /** @constant */
+                    origin: "scheduled";
+                    /** @default false */
+                    backfilled?: boolean;
+                    jobs: {
+                        /** @example user1 */
+                        userId: string;
+                        notBefore: number;
+                    }[];
+                } | {
+                    /** @constant */
+                    v: 1;
+                    /** @constant */
+                    kind?: "job";
                     /** @example daily_user_report:alice:2026-11-30 */
                     jobId: string;
                     /** @example daily_user_report */
