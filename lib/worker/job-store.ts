@@ -1,4 +1,4 @@
-// Job state in Redis for the worker: one script to start a delivery, one to record its end.
+// Job state in Redis for the worker: start a delivery (or all the jobs of a batch), record its end, give a claim back.
 import { z } from 'zod';
 import { CONFIG_DEFAULTS } from '../config.js';
 import type { JobMessage } from '../domain/job.js';
@@ -6,6 +6,7 @@ import { bucketLabel, DURATION_BOUNDS_MS, type PeriodStatsPolicy } from '../metr
 import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
+import { parseBatchStartReply, parseStartReply } from './start-reply.js';
 import { recordBatch, recordRun, releaseClaim, startBatch, startJob } from './lua/scripts.generated.js';
 
 export const JOB_POLICY = {
@@ -37,59 +38,6 @@ export type StartResult =
       waitMs: number;
       serverAt?: number;
     };
-
-const StartReply = z.discriminatedUnion('r', [
-  z.object({ r: z.literal('duplicate'), state: z.string() }),
-  z.object({ r: z.literal('busy'), leaseUntil: z.number() }),
-  z.object({ r: z.literal('skipped'), reason: z.string() }),
-  z.object({
-    r: z.literal('denied'),
-    retryAt: z.number(),
-    limit: z.string(),
-    deferrals: z.number(),
-    replays: z.number(),
-  }),
-  // @upstash/redis may have parsed the params JSON already; keep it as text for one parser downstream.
-  z.object({
-    r: z.literal('claimed'),
-    attempt: z.number(),
-    // Sent as text: the reservation grid's fractions of a millisecond would not survive cjson's number format.
-    admittedAt: z.union([z.string(), z.number()]).pipe(z.coerce.number()),
-    waitMs: z.number().min(0),
-    serverAt: z.number(),
-    params: z.unknown().transform((p) => (typeof p === 'string' ? p : JSON.stringify(p))),
-  }),
-]);
-
-const BatchStartReply = z.object({ serverAt: z.number(), results: z.array(StartReply) });
-
-function startResultOf(r: z.output<typeof StartReply>): StartResult {
-  switch (r.r) {
-    case 'duplicate':
-      return { kind: 'duplicate', state: r.state };
-    case 'busy':
-      return { kind: 'busy', leaseUntil: r.leaseUntil };
-    case 'skipped':
-      return { kind: 'skipped', reason: r.reason };
-    case 'denied':
-      return {
-        kind: 'denied',
-        retryAt: r.retryAt,
-        limit: r.limit,
-        deferrals: r.deferrals,
-        replays: r.replays,
-      };
-    case 'claimed':
-      return {
-        kind: 'claimed',
-        attempt: r.attempt,
-        params: r.params,
-        admittedAt: r.admittedAt,
-        waitMs: r.waitMs,
-        serverAt: r.serverAt,
-      };
-  }
-}
 
 export interface StartInput {
   message: JobMessage;
@@ -218,7 +166,7 @@ export class JobStore {
         ...limitArgs(limits),
       ],
     );
-    return startResultOf(StartReply.parse(jsonReply(reply)));
+    return parseStartReply(jsonReply(reply));
   }
 
   /**
@@ -245,11 +193,11 @@ export class JobStore {
         ...messages.flatMap((j) => [j.jobId, j.userId, j.notBefore]),
       ],
     );
-    const r = BatchStartReply.parse(jsonReply(reply));
+    const r = parseBatchStartReply(jsonReply(reply));
     if (r.results.length !== messages.length) {
       throw new Error(`startBatch: ${r.results.length} results for ${messages.length} jobs`);
     }
-    return { serverAt: r.serverAt, results: r.results.map(startResultOf) };
+    return r;
   }
 
   /** A job's own keys, in the order both start scripts take them. */
