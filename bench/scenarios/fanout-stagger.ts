@@ -34,7 +34,7 @@ export async function staggerFanout(input: StaggerFanoutInput): Promise<FanoutSi
         `continued ${summary.continued}, skipped ${JSON.stringify(summary.skipped)})`,
     );
   }
-  return { jobs: summary.published, elapsedMs };
+  return { jobs: summary.published, messages: summary.messages, elapsedMs };
 }
 
 /**

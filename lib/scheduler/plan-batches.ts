@@ -2,6 +2,7 @@
 import { BATCH_MAX_JOBS, type BatchMessage } from '../domain/batch.js';
 import type { JobMessage } from '../domain/job.js';
 import { maxGapMs } from '../publishing/batch-cost.js';
+import { isBatch, type FanOutMessage } from '../publishing/qstash-publisher.js';
 import { planJobs, type SlotJobs } from './plan-jobs.js';
 
 export interface BatchPolicy {
@@ -39,11 +40,8 @@ export function batchPolicyOf(task: { timeoutMs: number }, spanMs: number): Batc
  * and any job that is not `scheduled`, stays a plain job message. The same jobs always give the same groups, so a
  * page re-planned after a crash publishes the same batch ids (batchIdOf) and QStash drops the copies.
  */
-export function planBatches(
-  jobs: readonly JobMessage[],
-  policy: BatchPolicy,
-): Array<BatchMessage | JobMessage> {
-  const out: Array<BatchMessage | JobMessage> = [];
+export function planBatches(jobs: readonly JobMessage[], policy: BatchPolicy): FanOutMessage[] {
+  const out: FanOutMessage[] = [];
   let group: JobMessage[] = [];
   const users = new Set<string>();
   const flush = () => {
@@ -110,14 +108,14 @@ export function planPage(
   now: number,
   random: () => number,
   policy: BatchPolicy | undefined,
-): Array<BatchMessage | JobMessage> {
+): FanOutMessage[] {
   if (!policy) return planJobs(slot, userIds, firstRank, now, random);
   const planned = planJobs(slot, userIds, firstRank, Number.NEGATIVE_INFINITY, random);
   const ranked = Math.max(0, Math.min(planned.length, slot.total - firstRank));
   const messages = [...planBatches(planned.slice(0, ranked), policy), ...planned.slice(ranked)];
   const from = Math.ceil(now);
   return messages.map((m) =>
-    'kind' in m
+    isBatch(m)
       ? { ...m, jobs: m.jobs.map((j) => ({ ...j, notBefore: Math.max(j.notBefore, from) })) }
       : { ...m, notBefore: Math.max(m.notBefore, from) },
   );
