@@ -195,6 +195,13 @@ const VARIABLES = [
     doc: 'longest one scheduler invocation fans out before handing over to a continuation message',
   },
   {
+    name: 'STAGGER_BATCH_SPAN_MS',
+    default: '15000',
+    applies: 'both',
+    kind: 'function',
+    doc: "longest span (ms, first planned start to last) of one batch message of a slot's jobs planned close together; 0 = one QStash message a job",
+  },
+  {
     name: 'STAGGER_DLQ_SWEEP_MS',
     default: '300000',
     applies: 'both',

@@ -22,6 +22,7 @@ export const CONFIG_DEFAULTS = {
   maxWaitMs: 3_000,
   fanoutPageSize: 500,
   fanoutBudgetMs: 40_000,
+  batchSpanMs: 15_000,
 } as const;
 
 const EnvSchema = z.object({
@@ -78,6 +79,11 @@ const EnvSchema = z.object({
     .min(1)
     .max(900_000)
     .default(CONFIG_DEFAULTS.fanoutBudgetMs),
+  /**
+   * Scheduler: longest span (first planned start to last) of one batch message of a slot's jobs; 0 = one message
+   * a job. Also bounded per task by the worker's budget less the task's timeout (lib/scheduler/plan-batches.ts).
+   */
+  STAGGER_BATCH_SPAN_MS: z.coerce.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.batchSpanMs),
   /** Scheduler: how often a tick reconciles QStash's DLQ into stagger's dead letters (0 = never). */
   STAGGER_DLQ_SWEEP_MS: z.preprocess(
     (v) => (v === '' ? undefined : v),

@@ -118,6 +118,7 @@ export function createRuntime(config: Config, env: Env = process.env): Runtime {
         pageSize: config.STAGGER_FANOUT_PAGE_SIZE,
         budgetMs: config.STAGGER_FANOUT_BUDGET_MS,
         limitGuardMs: config.STAGGER_LIMIT_GUARD_MS,
+        batchSpanMs: config.STAGGER_BATCH_SPAN_MS,
       },
       log: schedulerLog,
       ...(everyMs > 0 && {

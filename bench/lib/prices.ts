@@ -1,40 +1,9 @@
-// Upstash pay-as-you-go, AWS Lambda (arm64) and API Gateway HTTP API list prices used for the cost figures, with where
-// and when they were read. Update both together.
+// The cost figures' arithmetic over the list prices, which live with the cost model batching follows
+// (lib/publishing/batch-cost.ts): one table for the code and the bench.
 
-export const PRICES = {
-  redis: {
-    usdPer100kCommands: 0.2,
-    freeCommandsPerMonth: 500_000,
-    source:
-      'Upstash Redis "Pricing & Billing" docs page (upstash.com/docs/redis/overall/billing) and upstash.com/pricing/redis as captured on 2026-11-09 (flexprice.io pricing teardown of that page)',
-  },
-  qstash: {
-    usdPer100kMessages: 1,
-    freeMessagesPerDay: 1_000,
-    source:
-      'upstash.com/pricing/qstash (machine-readable .md edition; the stored copy carries no date) and the QStash pricing FAQ (upstash.com/docs/qstash/overall/pricing: "each delivery attempt counts as one message", retries included)',
-  },
-  lambda: {
-    /** arm64, us-east-1, on demand; the functions deploy with `architecture: arm64` (serverless.yml). */
-    usdPerMillionRequests: 0.2,
-    /** First tier (up to 7.5 billion GB-s a month). */
-    usdPerGbSecond: 0.0000133334,
-    freeRequestsPerMonth: 1_000_000,
-    freeGbSecondsPerMonth: 400_000,
-    consulted: '2026-12-07',
-    source:
-      'aws.amazon.com/lambda/pricing, US East (N. Virginia), Arm price, first 7.5 billion GB-s tier (as quoted by cloudchipr.com "AWS Lambda Pricing Breakdown" and kodekloud.com Lambda pricing notes); duration billed per 1 ms, rounded up',
-  },
-  httpApi: {
-    /** API Gateway HTTP API in front of the QStash-called and admin functions, first 300 million requests a month. */
-    usdPerMillionRequests: 1,
-    consulted: '2026-12-07',
-    source:
-      'aws.amazon.com/api-gateway/pricing, HTTP APIs, US East (N. Virginia), first 300 million requests (as quoted by awsforengineers.com "AWS API Gateway Pricing Explained" and amnic.com "AWS API Gateway Pricing")',
-  },
-  /** When the Upstash pages were consulted for this bench (the AWS ones: `consulted` in their entries). */
-  consulted: '2026-11-30',
-} as const;
+import { PRICES } from '../../lib/publishing/batch-cost.js';
+
+export { PRICES };
 
 export const redisUsd = (commands: number) => (commands / 100_000) * PRICES.redis.usdPer100kCommands;
 export const qstashUsd = (messages: number) => (messages / 100_000) * PRICES.qstash.usdPer100kMessages;

@@ -14,6 +14,8 @@ export interface BullmqFanoutInput {
 
 export interface FanoutSideResult {
   jobs: number;
+  /** Messages the jobs travelled in, where that differs from one a job (stagger's batches). */
+  messages?: number;
   elapsedMs: number;
 }
 

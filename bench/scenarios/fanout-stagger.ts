@@ -3,7 +3,7 @@
 import { resetRuntime, runtime } from '../../lib/runtime.js';
 import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { clockFrom, DEFAULT_SETTINGS } from '../../lib/scheduler/deps.js';
-import { planJobs } from '../../lib/scheduler/plan-jobs.js';
+import { batchPolicyOf, planPage } from '../../lib/scheduler/plan-batches.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import type { FanoutSideResult } from './fanout-bullmq.js';
 import { userId, type FanoutPlan } from './fanout-plan.js';
@@ -34,12 +34,13 @@ export async function staggerFanout(input: StaggerFanoutInput): Promise<FanoutSi
         `continued ${summary.continued}, skipped ${JSON.stringify(summary.skipped)})`,
     );
   }
-  return { jobs: summary.published, elapsedMs };
+  return { jobs: summary.published, messages: summary.messages, elapsedMs };
 }
 
 /**
- * The ceiling the local broker sets: the same jobs, pages and QStash batches as the fan-out (scheduler's planJobs and
- * QStashPublisher, its slot concurrency and page size), with no Redis reads, no lock and no checkpoints.
+ * The ceiling the local broker sets: the same jobs, pages, batch messages and QStash batches as the fan-out
+ * (scheduler's planPage and QStashPublisher, its slot concurrency, page size and batch policy), with no Redis reads,
+ * no lock and no checkpoints.
  */
 export async function brokerIngest(input: StaggerFanoutInput): Promise<FanoutSideResult> {
   Object.assign(process.env, input.env);
@@ -49,6 +50,7 @@ export async function brokerIngest(input: StaggerFanoutInput): Promise<FanoutSid
   const pageSize = rt.config.STAGGER_FANOUT_PAGE_SIZE;
   const slots = [...input.plan.slots];
   let jobs = 0;
+  let messages = 0;
   const started = performance.now();
   const worker = async () => {
     for (let slot = slots.shift(); slot; slot = slots.shift()) {
@@ -60,14 +62,17 @@ export async function brokerIngest(input: StaggerFanoutInput): Promise<FanoutSid
         windowMs: slot.spreadMs,
         total: slot.users,
       };
+      const task = rt.scheduler.tasks.get(slot.taskId);
+      const policy = task ? batchPolicyOf(task, rt.scheduler.settings.batchSpanMs) : undefined;
       for (let rank = 0; rank < slot.users; rank += pageSize) {
         const ids = Array.from({ length: Math.min(pageSize, slot.users - rank) }, (_, i) => userId(rank + i));
-        const page = planJobs(window, ids, rank, input.plan.tickMs, Math.random);
+        const page = planPage(window, ids, rank, input.plan.tickMs, Math.random, policy);
         await publisher.publishJobs(page, 3);
-        jobs += page.length;
+        jobs += ids.length;
+        messages += page.length;
       }
     }
   };
   await Promise.all(Array.from({ length: DEFAULT_SETTINGS.slotConcurrency }, worker));
-  return { jobs, elapsedMs: performance.now() - started };
+  return { jobs, messages, elapsedMs: performance.now() - started };
 }

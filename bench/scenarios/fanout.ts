@@ -111,7 +111,10 @@ async function runSide(
         (await env.appAdmin.llen(`bull:${(input as { queueName: string }).queueName}:wait`))
       : await env.brokerAdmin.zcard(`${broker!.keyPrefix}due`);
   await broker?.close();
-  if (stored !== plan.total) throw new Error(`${side} stored ${stored} of ${plan.total} jobs`);
+  // The broker stores messages: a batch carries several jobs.
+  const expected = result.messages ?? plan.total;
+  if (stored !== expected)
+    throw new Error(`${side} stored ${stored} of ${expected} messages (${plan.total} jobs)`);
   return {
     jobsPerS: (plan.total * 1000) / result.elapsedMs,
     cmdsPerJob: totalCalls(app) / plan.total,
@@ -262,13 +265,14 @@ function report(
     `The tick is the busiest minute of a fixed week for users in ${USER_ZONE} (${new Date(tickMs).toISOString()}, ${dueTypes} task types due); ` +
       'N is split evenly over those types, so both sides enqueue the same (task, user, period) jobs with the same stratified delays.',
     'stagger: the scheduler fan-out in a child process, reading its indexes from Redis through the REST bridge and publishing ' +
-      'with the real @upstash/qstash Client into the local broker (deliveries off); done when the broker holds all N messages. ' +
+      'with the real @upstash/qstash Client into the local broker (deliveries off); done when the broker holds every message ' +
+      '(jobs planned close together travel as one batch message, STAGGER_BATCH_SPAN_MS). ' +
       "BullMQ: `Queue.addBulk` of 1,000 jobs per call with `delay` and a custom `jobId` (BullMQ's deduplication), over TCP; " +
       "the jobs are built lazily per batch, as a real producer would stream them. Neither side's time includes process start-up.",
     'Commands per job count every command Redis executed (INFO commandstats after CONFIG RESETSTAT), including those run inside ' +
       "Lua scripts; the local broker keeps its messages on a second redis-server, reported on its own row (in the cloud that is QStash's cost, not yours).",
-    '"Local broker ingest alone" publishes the same pages of jobs with the scheduler\'s own planJobs and QStashPublisher (same page size, ' +
-      'batch size and slot concurrency) but reads nothing from Redis: it is the most the fan-out could reach against this broker on this machine.',
+    '"Local broker ingest alone" publishes the same pages of jobs with the scheduler\'s own planPage and QStashPublisher (same page size, ' +
+      'batch messages, batch size and slot concurrency) but reads nothing from Redis: it is the most the fan-out could reach against this broker on this machine.',
     'Peak RSS is getrusage maxrss of the child process (includes the Node/tsx runtime, ~the baseline shown in the JSON).',
     ...failures.notes(),
   ];

@@ -2156,6 +2156,8 @@ export interface operations {
                         resumed: number;
                         /** @description Jobs published */
                         published: number;
+                        /** @description QStash messages the jobs travelled in (a batch of jobs is one) */
+                        messages: number;
                         done: number;
                         /** @description Slots handed to a continuation message */
                         continued: number;

@@ -1,6 +1,7 @@
 // Dead letters: jobs that kept failing, stored from QStash failure callbacks (or by the worker), listed, replayed, deleted.
 import type { Redis } from '@upstash/redis';
 import { z } from 'zod';
+import { BatchMessage, jobOfBatch } from '../domain/batch.js';
 import { JobMessage } from '../domain/job.js';
 import { parseJobId } from '../domain/ids.js';
 import { DependencyUnavailableError, NotFoundError } from '../errors.js';
@@ -11,6 +12,7 @@ import { sortableId } from '../util/sortable-id.js';
 import type { JobPublisher } from '../publishing/qstash-publisher.js';
 import { JOB_POLICY, truncateError } from '../worker/job-store.js';
 import {
+  deadLetterBatch,
   deadLetterJob,
   deleteDeadLetter,
   replayDeadLetter,
@@ -38,6 +40,25 @@ export const FailureCallback = z.object({
 export type FailureCallback = z.output<typeof FailureCallback>;
 
 export type FailureOutcome = 'stored' | 'updated' | 'ignored' | 'stale' | 'not_a_job';
+
+const JobOutcome = z.enum(['stored', 'updated', 'ignored', 'stale']);
+type JobOutcome = z.output<typeof JobOutcome>;
+
+/** What a failure callback did: for a job message, its job; for a batch message, its jobs counted by outcome. */
+export interface FailureRecord {
+  /** A batch's: `stored` when any job was newly stored, else `updated`, `stale`, `ignored` in that order. */
+  outcome: FailureOutcome;
+  /** The job of a single-job message. */
+  jobId?: string;
+  /** A batch message's task, period and jobs by outcome; `count` = jobs dead-lettered (stored or updated). */
+  batch?: {
+    taskId: string;
+    periodKey: string;
+    jobs: number;
+    count: number;
+    outcomes: Partial<Record<JobOutcome, number>>;
+  };
+}
 
 export type DeadLetter = z.output<typeof DeadLetterView>;
 export type DeadLetterPage = z.output<typeof DeadLetterPageSchema>;
@@ -83,6 +104,14 @@ function base64Text(b64: string | undefined, max: number): string {
   return Buffer.from(b64, 'base64').toString('utf8').replace(/\s+/g, ' ').trim().slice(0, max);
 }
 
+/** The error a dead letter keeps when the worker recorded none: what QStash saw last. */
+function fallbackErrorOf(cb: FailureCallback): string {
+  const snippet = base64Text(cb.body, 200);
+  return truncateError(
+    `QStash gave up after ${cb.retried ?? 0} retries; last answer ${cb.status}${snippet ? `: ${snippet}` : ''}`,
+  );
+}
+
 export type DeadLetterRedis = Pick<
   Redis,
   'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire' | 'hincrby'
@@ -95,21 +124,26 @@ export class DeadLetterStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Stores the job of a failure callback as a dead letter. `not_a_job`: the source body is no job message. */
-  async recordFailure(cb: FailureCallback): Promise<{ outcome: FailureOutcome; jobId?: string }> {
-    let message: JobMessage;
+  /**
+   * Stores the job of a failure callback as a dead letter; of a batch message, each of its jobs not settled,
+   * each with its own single-job message. `not_a_job`: the source body is neither.
+   */
+  async recordFailure(cb: FailureCallback): Promise<FailureRecord> {
+    let body: unknown;
     try {
-      const parsed = JobMessage.safeParse(JSON.parse(Buffer.from(cb.sourceBody, 'base64').toString('utf8')));
-      if (!parsed.success) return { outcome: 'not_a_job' };
-      message = parsed.data;
+      body = JSON.parse(Buffer.from(cb.sourceBody, 'base64').toString('utf8'));
     } catch {
       return { outcome: 'not_a_job' };
     }
+    const single = JobMessage.safeParse(body);
+    if (single.success) return this.recordJobFailure(cb, single.data);
+    const batch = BatchMessage.safeParse(body);
+    if (batch.success) return this.recordBatchFailure(cb, batch.data);
+    return { outcome: 'not_a_job' };
+  }
+
+  private async recordJobFailure(cb: FailureCallback, message: JobMessage): Promise<FailureRecord> {
     const k = this.keys;
-    const snippet = base64Text(cb.body, 200);
-    const fallbackError = truncateError(
-      `QStash gave up after ${cb.retried ?? 0} retries; last answer ${cb.status}${snippet ? `: ${snippet}` : ''}`,
-    );
     const reply = await runScript(
       this.redis,
       deadLetterJob,
@@ -127,7 +161,7 @@ export class DeadLetterStore {
         message.origin,
         cb.createdAt ?? 0,
         cb.status,
-        fallbackError,
+        fallbackErrorOf(cb),
         cb.sourceMessageId,
         cb.dlqId ?? '',
         JOB_POLICY.retentionMs,
@@ -135,8 +169,45 @@ export class DeadLetterStore {
         message.taskId,
       ],
     );
-    const outcome = z.enum(['stored', 'updated', 'ignored', 'stale']).parse(reply);
-    return { outcome, jobId: message.jobId };
+    return { outcome: JobOutcome.parse(reply), jobId: message.jobId };
+  }
+
+  /** One script call for the whole batch: each job decided as recordJobFailure decides, a dead job settled. */
+  private async recordBatchFailure(cb: FailureCallback, batch: BatchMessage): Promise<FailureRecord> {
+    const k = this.keys;
+    const messages = batch.jobs.map((j) => jobOfBatch(batch, j));
+    const reply = await runScript(
+      this.redis,
+      deadLetterBatch,
+      [
+        k.deadLetters,
+        k.metrics,
+        k.periodStats(batch.taskId, batch.periodKey),
+        ...messages.flatMap((m) => [k.job(m.jobId), k.deadLetter(m.jobId)]),
+      ],
+      [
+        this.clock(),
+        batch.origin,
+        cb.createdAt ?? 0,
+        cb.status,
+        fallbackErrorOf(cb),
+        cb.sourceMessageId,
+        cb.dlqId ?? '',
+        JOB_POLICY.retentionMs,
+        REPLAY_TOLERANCE_MS,
+        batch.taskId,
+        ...messages.flatMap((m) => [m.jobId, JSON.stringify(m)]),
+      ],
+    );
+    const results = z.array(JobOutcome).length(messages.length).parse(reply);
+    const outcomes: Partial<Record<JobOutcome, number>> = {};
+    for (const r of results) outcomes[r] = (outcomes[r] ?? 0) + 1;
+    const outcome = (['stored', 'updated', 'stale'] as const).find((o) => outcomes[o]) ?? 'ignored';
+    const count = (outcomes.stored ?? 0) + (outcomes.updated ?? 0);
+    return {
+      outcome,
+      batch: { taskId: batch.taskId, periodKey: batch.periodKey, jobs: messages.length, count, outcomes },
+    };
   }
 
   /** Newest first. `cursor` is the `nextCursor` of the previous page. */

@@ -1,6 +1,6 @@
 // Publishing to QStash: the internal paths it calls, the narrow interfaces callers use, and their one QStash adapter.
 import type { Client as QStashClient } from '@upstash/qstash';
-import type { BatchMessage } from '../domain/batch.js';
+import { batchIdOf, batchNotBefore, type BatchMessage } from '../domain/batch.js';
 import type { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, type ContinuationMessage } from '../scheduler/continuation.js';
 
@@ -35,15 +35,30 @@ export interface BatchPublisher {
   publishBatch(batch: BatchMessage, opts: PublishOptions): Promise<string>;
 }
 
-/** What a publish learnt: how many messages QStash dropped as duplicates of standing ones. */
+/** What the fan-out publishes: one job, or a batch of one slot's jobs planned close together. */
+export type FanOutMessage = JobMessage | BatchMessage;
+
+export function isBatch(message: FanOutMessage): message is BatchMessage {
+  return 'kind' in message && message.kind === 'batch';
+}
+
+/** Jobs a message carries. */
+export function jobsIn(message: FanOutMessage): number {
+  return isBatch(message) ? message.jobs.length : 1;
+}
+
+/** What a publish learnt: how many jobs QStash dropped as duplicates of standing ones (a batch counts its jobs). */
 export interface PublishReport {
   deduplicated: number;
 }
 
 /** A fan-out's pages of jobs and its continuations. */
 export interface FanOutPublisher {
-  /** Publishes every job or throws; a retry of the same jobs is harmless (job id = deduplication id). */
-  publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport | void>;
+  /**
+   * Publishes every message (single jobs and batches) or throws; a retry of the same messages is harmless (the
+   * deduplication id is the job id, or the batch id derived from its jobs).
+   */
+  publishJobs(messages: readonly FanOutMessage[], retries: number): Promise<PublishReport | void>;
   publishContinuations(messages: readonly ContinuationMessage[]): Promise<void>;
 }
 
@@ -87,15 +102,17 @@ export class QStashPublisher implements JobPublisher, BatchPublisher, FanOutPubl
     return (await this.client.publishJSON(this.jobRequest(batch, opts))).messageId;
   }
 
-  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport> {
+  async publishJobs(messages: readonly FanOutMessage[], retries: number): Promise<PublishReport> {
     // QStash counts whole seconds. Rounding down delivers up to a second early and the worker waits out
     // the rest against the body's notBefore (ms): starts follow the stratified plan instead of bunching
     // on second boundaries, where a ~1 s rate limit would defer most of them (each deferral is another
-    // publish and invocation; the wait costs ~0.5 s of worker time on average).
-    const requests = jobs.map((job) =>
-      this.jobRequest(job, { deduplicationId: job.jobId, notBeforeMs: job.notBefore, retries }),
+    // publish and invocation; the wait costs ~0.5 s of worker time on average). A batch is due with its first job.
+    const requests = messages.map((m) =>
+      isBatch(m)
+        ? this.jobRequest(m, { deduplicationId: batchIdOf(m), notBeforeMs: batchNotBefore(m), retries })
+        : this.jobRequest(m, { deduplicationId: m.jobId, notBeforeMs: m.notBefore, retries }),
     );
-    return this.send(requests);
+    return this.send(requests, messages.map(jobsIn));
   }
 
   async publishContinuations(messages: readonly ContinuationMessage[]): Promise<void> {
@@ -109,7 +126,11 @@ export class QStashPublisher implements JobPublisher, BatchPublisher, FanOutPubl
     await this.send(requests);
   }
 
-  private async send(requests: Parameters<QStashClient['batchJSON']>[0]): Promise<PublishReport> {
+  /** `weights[i]`: what a duplicate of request i counts in the report (the jobs it carries); 1 each by default. */
+  private async send(
+    requests: Parameters<QStashClient['batchJSON']>[0],
+    weights?: readonly number[],
+  ): Promise<PublishReport> {
     const batches: (typeof requests)[] = [];
     for (let i = 0; i < requests.length; i += this.batchSize)
       batches.push(requests.slice(i, i + this.batchSize));
@@ -122,9 +143,12 @@ export class QStashPublisher implements JobPublisher, BatchPublisher, FanOutPubl
         failed.length,
       );
     }
-    const deduplicated = replies
-      .flat()
-      .filter((r) => typeof r === 'object' && r !== null && 'deduplicated' in r && r.deduplicated === true);
-    return { deduplicated: deduplicated.length };
+    // One reply per request, in order.
+    let deduplicated = 0;
+    replies.flat().forEach((r, i) => {
+      if (typeof r === 'object' && r !== null && 'deduplicated' in r && r.deduplicated === true)
+        deduplicated += weights?.[i] ?? 1;
+    });
+    return { deduplicated };
   }
 }

@@ -9,6 +9,7 @@ export interface ContinueSummary {
   outcome: 'continued' | 'done' | 'superseded' | 'missing' | 'paused' | 'unknown-task';
   fence?: number;
   published: number;
+  messages: number;
   done: number;
   continued: number;
   failed: number;
@@ -27,6 +28,7 @@ export async function continueSlot(
   const summary: ContinueSummary = {
     outcome: 'continued',
     published: 0,
+    messages: 0,
     done: 0,
     continued: 0,
     failed: 0,

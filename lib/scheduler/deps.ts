@@ -27,6 +27,8 @@ export interface SchedulerSettings {
   lateAfterMs: number;
   /** The worker's rate-limit guard (STAGGER_LIMIT_GUARD_MS): a limit admits `limit` per `window + guard`. */
   limitGuardMs: number;
+  /** Longest span of one batch message (STAGGER_BATCH_SPAN_MS; 0 = one message a job): plan-batches.ts. */
+  batchSpanMs: number;
 }
 
 export const DEFAULT_SETTINGS: SchedulerSettings = {
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   doneRetentionMs: 2 * 24 * 3_600_000,
   lateAfterMs: LATE_AFTER_MS,
   limitGuardMs: CONFIG_DEFAULTS.limitGuardMs,
+  batchSpanMs: CONFIG_DEFAULTS.batchSpanMs,
 };
 
 export interface SchedulerDeps {

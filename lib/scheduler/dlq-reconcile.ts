@@ -2,7 +2,7 @@
 //
 // Policy: a job message of ours found in QStash's DLQ becomes a stagger dead letter (reason
 // retries_exhausted, as if its failure callback had arrived), unless the job succeeded or was skipped
-// meanwhile; a failure callback of ours found there is applied as it would have been. Either way the
+// meanwhile; a batch message, one dead letter per job of it not settled (recordFailure); a failure callback of ours found there is applied as it would have been. Either way the
 // QStash DLQ entry is then deleted. Nothing is re-published automatically: operators replay from
 // stagger's dead letters, where they already look. Runs from the tick at most once per `everyMs`
 // (one SET NX guards it across instances), a bounded number of pages per run.
@@ -49,7 +49,7 @@ export interface DlqSweepResult {
   swept: boolean;
   /** DLQ entries seen of our two URLs. */
   seen: number;
-  /** Newly stored (or updated) stagger dead letters. */
+  /** Newly stored (or updated) stagger dead letters: one per job (a batch entry counts its jobs dead-lettered). */
   deadLettered: number;
   /** Entries whose job had meanwhile succeeded, been skipped or replayed (nothing to keep). */
   ignored: number;
@@ -105,8 +105,9 @@ export async function sweepQStashDlq(deps: DlqSweepDeps): Promise<DlqSweepResult
         if (entry.url !== url) continue;
         result.seen++;
         const cb = toCallback(entry);
-        const outcome = cb ? (await deps.deadLetters.recordFailure(cb)).outcome : 'not_a_job';
-        if (outcome === 'stored' || outcome === 'updated') result.deadLettered++;
+        const record = cb ? await deps.deadLetters.recordFailure(cb) : { outcome: 'not_a_job' as const };
+        const { outcome } = record;
+        if (outcome === 'stored' || outcome === 'updated') result.deadLettered += record.batch?.count ?? 1;
         else if (outcome === 'ignored' || outcome === 'stale') result.ignored++;
         // Not a job of ours (or unreadable): left where QStash's own tools show it.
         if (outcome === 'not_a_job') result.kept++;

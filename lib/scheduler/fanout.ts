@@ -1,8 +1,8 @@
 // Fans one owned slot out page by page: read after the checkpoint, publish, checkpoint; stops between pages when told.
 import type { Logger } from '../log.js';
 import type { SchedulerDeps } from './deps.js';
-import { planJobs } from './plan-jobs.js';
-import type { FanOutPublisher } from '../publishing/qstash-publisher.js';
+import { batchPolicyOf, planPage, type BatchPolicy } from './plan-batches.js';
+import { jobsIn, type FanOutPublisher } from '../publishing/qstash-publisher.js';
 import type { SlotState, SlotStore } from './slots.js';
 
 export interface FanOutDeps {
@@ -26,44 +26,51 @@ export interface FanOutResult {
   outcome: FanOutOutcome;
   /** Jobs published by this call (a page re-published after a crash counts again). */
   published: number;
+  /** Messages they travelled in (a batch is one). */
+  messages: number;
   count: number;
 }
 
 /**
  * One page at a time, so memory is bounded by the page size. The checkpoint of page k is written
  * after its publish, in the same round trip that reads page k+1. At least one page is done per
- * call, so a continuation always makes progress.
+ * call, so a continuation always makes progress. With a batch policy, each page's jobs planned
+ * close together travel as batch messages; grouping never crosses a page.
  */
 export async function fanOutSlot(
   deps: FanOutDeps,
   slot: SlotState,
   retries: number,
   shouldStop: () => boolean,
+  batch?: BatchPolicy,
 ): Promise<FanOutResult> {
   const position = { cursor: slot.cursor, count: slot.count };
   let published = 0;
+  let messages = 0;
   // QStash's duplicates in the last page, counted by the checkpoint that follows it.
   let deduplicated = 0;
   for (;;) {
     const step = await deps.slots.advance(slot, position, deps.pageSize, deps.clock(), deduplicated);
-    if (step.kind === 'done') return { outcome: 'done', published, count: position.count };
+    if (step.kind === 'done') return { outcome: 'done', published, messages, count: position.count };
     if (step.kind !== 'page') {
       deps.log?.warn(
         { slot: idOf(slot), ...slotLogFields(slot), fence: slot.fence, reason: step.kind },
         'fan-out stopped: slot no longer owned',
       );
-      return { outcome: 'lost', published, count: position.count };
+      return { outcome: 'lost', published, messages, count: position.count };
     }
-    const jobs = planJobs(slot, step.ids, position.count, deps.clock(), deps.random);
-    deduplicated = (await deps.publisher.publishJobs(jobs, retries))?.deduplicated ?? 0;
-    published += jobs.length;
+    const page = planPage(slot, step.ids, position.count, deps.clock(), deps.random, batch);
+    // Jobs, not messages: the checkpoint counts jobs.
+    deduplicated = (await deps.publisher.publishJobs(page, retries))?.deduplicated ?? 0;
+    published += page.reduce((n, m) => n + jobsIn(m), 0);
+    messages += page.length;
     position.count += step.ids.length;
     position.cursor = step.ids.at(-1) ?? position.cursor;
     // A short page was the last one: finishing costs one round trip, a hand-over a whole invocation.
     if (step.ids.length >= deps.pageSize && shouldStop()) {
       const checkpoint = await deps.slots.advance(slot, position, 0, deps.clock(), deduplicated);
       const outcome = checkpoint.kind === 'page' ? 'paused' : 'lost';
-      return { outcome, published, count: position.count };
+      return { outcome, published, messages, count: position.count };
     }
   }
 }
@@ -83,7 +90,10 @@ export interface SlotReport {
 }
 
 export interface FanOutTally {
+  /** Jobs published. */
   published: number;
+  /** QStash messages they travelled in (a batch is one). */
+  messages: number;
   done: number;
   continued: number;
   failed: number;
@@ -131,8 +141,11 @@ export async function fanOutAll(
         continue;
       }
       try {
-        const result = await fanOutSlot(fanOut, item.slot, item.retries, shouldStop);
+        const task = deps.tasks.get(item.slot.taskId);
+        const batch = task ? batchPolicyOf(task, deps.settings.batchSpanMs) : undefined;
+        const result = await fanOutSlot(fanOut, item.slot, item.retries, shouldStop, batch);
         summary.published += result.published;
+        summary.messages += result.messages;
         if (result.outcome === 'done') summary.done++;
         if (result.outcome === 'paused') handOver.push(item.slot);
         report({ ...base, outcome: result.outcome, published: result.published });

@@ -24,6 +24,8 @@ export interface SchedulableTask {
   zone: { policy: 'fixed'; tz: string } | { policy: 'user' };
   spreadMs: number;
   retries: number;
+  /** The target call's timeout: a batch's last job must still finish inside the worker's invocation. */
+  timeoutMs: number;
   catchUp: CatchUpPolicy;
   /** Every limit a job of this task passes (its own keys and the global one). */
   rateLimits: readonly RateLimitRule[];

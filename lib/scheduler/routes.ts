@@ -27,6 +27,9 @@ export const TickSummarySchema = z.object({
   claimed: z.number().meta({ description: 'New slots claimed' }),
   resumed: z.number().meta({ description: 'Abandoned slots taken over' }),
   published: z.number().meta({ description: 'Jobs published' }),
+  messages: z
+    .number()
+    .meta({ description: 'QStash messages the jobs travelled in (a batch of jobs is one)' }),
   done: z.number(),
   continued: z.number().meta({ description: 'Slots handed to a continuation message' }),
   failed: z.number(),

@@ -15,6 +15,7 @@ export function schedulableTask(task: Task, limits: Catalog['rateLimits']): Sche
     zone: task.zone,
     spreadMs: task.spreadMs,
     retries: task.retries,
+    timeoutMs: task.timeoutMs,
     catchUp: task.catchUp,
     rateLimits: rules,
   };

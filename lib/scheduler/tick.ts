@@ -25,7 +25,10 @@ export interface TickSummary {
   now: string;
   claimed: number;
   resumed: number;
+  /** Jobs published. */
   published: number;
+  /** QStash messages they travelled in (a batch is one). */
+  messages: number;
   done: number;
   /** Slots handed to a continuation message. */
   continued: number;
@@ -50,6 +53,7 @@ export async function runTick(
     claimed: 0,
     resumed: 0,
     published: 0,
+    messages: 0,
     done: 0,
     continued: 0,
     failed: 0,

@@ -1,9 +1,12 @@
 // Test fixtures for the scheduler: a catalog file, seeded task indexes, deps over the test stack, and what the broker stored.
+import { BatchMessage, batchIdOf, jobsOfBatch } from '../../lib/domain/batch.js';
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';
 import {
+  isBatch,
   QStashPublisher,
+  type FanOutMessage,
   type FanOutPublisher,
   type PublishReport,
 } from '../../lib/publishing/qstash-publisher.js';
@@ -21,6 +24,7 @@ export interface SchedTask {
   zone?: string;
   rateLimits?: string[];
   retries?: number;
+  timeoutMs?: number;
 }
 
 function catalogYaml(limits: Record<string, string>, tasks: SchedTask[]): string {
@@ -34,6 +38,7 @@ function catalogYaml(limits: Record<string, string>, tasks: SchedTask[]): string
       `    spread: ${t.spread ?? '10m'}`,
       `    target: { method: POST, url: '{{baseUrl}}/t/{{taskId}}/{{userId}}' }`,
       `    retries: ${t.retries ?? 3}`,
+      ...(t.timeoutMs === undefined ? [] : [`    timeoutMs: ${t.timeoutMs}`]),
       `    rateLimits: [${(t.rateLimits ?? []).join(', ')}]`,
     );
   }
@@ -67,9 +72,13 @@ export async function seedIndex(
   await p.exec();
 }
 
-/** Records what passes through, and can crash: publish page `crashOn` (1-based) for real, then throw before the checkpoint. */
+/**
+ * Records what passes through (`messages` as published, `jobs` with every batch opened into its single-job
+ * messages), and can crash: publish page `crashOn` (1-based) for real, then throw before the checkpoint.
+ */
 export class RecordingPublisher implements FanOutPublisher {
   readonly jobs: JobMessage[] = [];
+  readonly messages: FanOutMessage[] = [];
   readonly continuations: ContinuationMessage[] = [];
   calls = 0;
   constructor(
@@ -77,10 +86,11 @@ export class RecordingPublisher implements FanOutPublisher {
     private readonly crashOn?: number,
   ) {}
 
-  async publishJobs(jobs: readonly JobMessage[], retries: number): Promise<PublishReport | void> {
+  async publishJobs(messages: readonly FanOutMessage[], retries: number): Promise<PublishReport | void> {
     this.calls++;
-    const report = await this.inner.publishJobs(jobs, retries);
-    this.jobs.push(...jobs);
+    const report = await this.inner.publishJobs(messages, retries);
+    this.messages.push(...messages);
+    for (const m of messages) this.jobs.push(...(isBatch(m) ? jobsOfBatch(m) : [m]));
     if (this.calls === this.crashOn) throw new Error(`injected crash after page ${this.calls}`);
     return report;
   }
@@ -121,6 +131,8 @@ export function testDeps(
 export interface StoredJob {
   messageId: string;
   job: JobMessage;
+  /** The batch message the job travels in (its single-job message in `job`); absent for a job alone. */
+  batch?: BatchMessage;
   /** Upstash-Not-Before as stored, ms. */
   notBefore: number;
   url: string;
@@ -129,7 +141,10 @@ export interface StoredJob {
   failureCallbackUrl?: string;
 }
 
-/** Job messages the broker holds (waiting or in flight) for a task, as it stored them after deduplication. */
+/**
+ * Jobs the broker holds (waiting or in flight) for a task, as it stored them after deduplication: one entry per
+ * job, a batch message opened into one entry per job it carries (each naming the batch).
+ */
 export async function brokerJobs(stack: TestStack, taskId: string): Promise<StoredJob[]> {
   const [due, inflight] = await Promise.all([
     stack.redis.zrange<string[]>('qstash:due', 0, -1),
@@ -149,19 +164,29 @@ export async function brokerJobs(stack: TestStack, taskId: string): Promise<Stor
       failureCallback?: { url: string };
     };
     if (!spec.url.endsWith('/internal/jobs')) return;
-    const parsed = JobMessage.safeParse(JSON.parse(Buffer.from(spec.body, 'base64').toString('utf8')));
-    if (!parsed.success || parsed.data.taskId !== taskId) return;
-    out.push({
+    const body: unknown = JSON.parse(Buffer.from(spec.body, 'base64').toString('utf8'));
+    const common = {
       messageId: ids[i]!,
-      job: parsed.data,
       notBefore: spec.notBefore,
       url: spec.url,
       ...(spec.deduplicationId === undefined ? {} : { deduplicationId: spec.deduplicationId }),
       maxRetries: spec.maxRetries,
       ...(spec.failureCallback ? { failureCallbackUrl: spec.failureCallback.url } : {}),
-    });
+    };
+    const batch = BatchMessage.safeParse(body);
+    if (batch.success) {
+      if (batch.data.taskId !== taskId) return;
+      for (const job of jobsOfBatch(batch.data)) out.push({ ...common, job, batch: batch.data });
+      return;
+    }
+    const parsed = JobMessage.safeParse(body);
+    if (!parsed.success || parsed.data.taskId !== taskId) return;
+    out.push({ ...common, job: parsed.data });
   });
   return out;
 }
+
+/** The deduplication id a stored job's message was published with: its job id alone, its batch's id in a batch. */
+export const expectedDeduplicationId = (s: StoredJob): string => (s.batch ? batchIdOf(s.batch) : s.job.jobId);
 
 export { seededRandom };

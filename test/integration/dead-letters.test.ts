@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../lib/store/keys.js';
 import { DeadLetterStore } from '../../lib/dead-letters/dead-letter-store.js';
+import { jobOfBatch, type BatchMessage } from '../../lib/domain/batch.js';
 import { startStack, waitFor, type TestStack } from '../helpers/stack.js';
 import {
   deliverSigned,
@@ -33,12 +34,14 @@ beforeAll(async () => {
   const catalog = writeCatalog({}, [
     { id: 'broken', retries: 2 },
     { id: 'refused', retries: 3 },
+    { id: 'batched', retries: 1 },
   ]);
   stack = await startStack({
     env: { STAGGER_CATALOG_PATH: catalog },
     target: { respond: (hit, n) => behaviour.get(hit.path.split('/')[2] ?? '')?.(n) ?? 200 },
   });
   await seedUser(stack, 'dora', { broken: { note: '-' }, refused: { note: '-' } });
+  for (const u of ['ada', 'bea', 'cy', 'dan']) await seedUser(stack, u, { batched: { note: '-' } });
 });
 
 afterAll(async () => {
@@ -209,5 +212,92 @@ describe('dead letters', () => {
     await expect(store.replay(id, failing, 3)).rejects.toThrow(/could not publish/);
     expect((await listDeadLetters('?limit=100')).items.map((d) => d.id)).toContain(id);
     expect((await jobHash(stack, id))['state']).toBe('dead');
+  });
+
+  it('dead-letters each job of a failed batch that is not settled, with its own single-job message, and replays it', async () => {
+    const batch: BatchMessage = {
+      v: 1,
+      kind: 'batch',
+      taskId: 'batched',
+      periodKey: 'p-batch',
+      origin: 'scheduled',
+      backfilled: false,
+      jobs: ['ada', 'bea', 'cy', 'dan'].map((userId, i) => ({ userId, notBefore: 1_000 * i })),
+    };
+    const [ada, bea, cy, dan] = batch.jobs.map((j) => jobOfBatch(batch, j)) as [
+      ReturnType<typeof jobOfBatch>,
+      ReturnType<typeof jobOfBatch>,
+      ReturnType<typeof jobOfBatch>,
+      ReturnType<typeof jobOfBatch>,
+    ];
+    // ada never started; bea succeeded; cy failed with an answer the worker recorded; dan is a dead letter already.
+    await stack.redis.hset(keys().job(bea.jobId), { state: 'succeeded' });
+    await stack.redis.hset(keys().job(cy.jobId), {
+      state: 'failed',
+      lastStatus: 503,
+      lastError: 'HTTP 503: busy',
+      attempts: 2,
+    });
+    await stack.redis.hset(keys().job(dan.jobId), { state: 'dead' });
+    const metricsBefore = Number(
+      (await stack.redis.hget(keys().metrics, 'batched:dlq_retries_exhausted')) ?? 0,
+    );
+    const cb = {
+      status: 500,
+      retried: 1,
+      body: Buffer.from('worker timed out').toString('base64'),
+      sourceMessageId: 'msg_batch',
+      sourceBody: Buffer.from(JSON.stringify(batch)).toString('base64'),
+    };
+    const res = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
+    expect([res.status, await res.json()]).toEqual([200, { outcome: 'stored', count: 2 }]);
+
+    const listed = (await listDeadLetters('?limit=100')).items.filter((d) => d.jobId.startsWith('batched:'));
+    expect(listed.map((d) => d.jobId).sort()).toEqual([ada.jobId, cy.jobId].sort());
+    const byJob = new Map(listed.map((d) => [d.jobId, d]));
+    // Each stored with its own single-job message, as any job's dead letter is.
+    expect(byJob.get(ada.jobId)).toMatchObject({ id: ada.jobId, message: ada, lastStatus: 500, attempts: 0 });
+    expect(byJob.get(ada.jobId)!.lastError).toBe(
+      'QStash gave up after 1 retries; last answer 500: worker timed out',
+    );
+    expect(byJob.get(cy.jobId)).toMatchObject({
+      message: cy,
+      lastStatus: 503,
+      lastError: 'HTTP 503: busy',
+      attempts: 2,
+    });
+    expect((await jobHash(stack, ada.jobId))['state']).toBe('dead');
+    expect((await jobHash(stack, cy.jobId))['state']).toBe('dead');
+    // The succeeded and the dead job are left as they were.
+    expect((await jobHash(stack, bea.jobId))['state']).toBe('succeeded');
+    expect(await stack.redis.exists(keys().deadLetter(bea.jobId), keys().deadLetter(dan.jobId))).toBe(0);
+    expect(Number(await stack.redis.hget(keys().metrics, 'batched:dlq_retries_exhausted'))).toBe(
+      metricsBefore + 2,
+    );
+
+    // A replay runs ada's job alone, as any dead letter's.
+    const replay = await stack.admin(`/v1/dead-letters/${encodeURIComponent(ada.jobId)}/replay`, {
+      method: 'POST',
+    });
+    expect(replay.status).toBe(202);
+    await waitFor(async () =>
+      (await jobHash(stack, ada.jobId))['state'] === 'succeeded' ? true : undefined,
+    );
+    expect(hitsOf(stack, 'batched', 'ada', 'p-batch')).toHaveLength(1);
+
+    // QStash retrying the callback: every job is settled by now, nothing is written.
+    const again = await deliverSigned(stack, '/internal/failures', JSON.stringify(cb));
+    expect(await again.json()).toEqual({ outcome: 'ignored', count: 0 });
+    expect(Number(await stack.redis.hget(keys().metrics, 'batched:dlq_retries_exhausted'))).toBe(
+      metricsBefore + 2,
+    );
+    // A job replayed since, failing again under its replay: the batch's old failure is stale for it.
+    await stack.redis.hset(keys().job(ada.jobId), { state: 'failed' });
+    const store = new DeadLetterStore(stack.redis, keys());
+    expect(await store.recordFailure(cb)).toMatchObject({
+      outcome: 'stale',
+      batch: { jobs: 4, count: 0, outcomes: { stale: 1, ignored: 3 } },
+    });
+    expect((await jobHash(stack, ada.jobId))['state']).toBe('failed');
   });
 });

@@ -5,6 +5,8 @@ import { sweepQStashDlq, type QStashDlq } from '../../lib/scheduler/dlq-reconcil
 import { readStatus } from '../../lib/scheduler/status.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { DeadLetterStore } from '../../lib/dead-letters/dead-letter-store.js';
+import { batchIdOf, jobsOfBatch, type BatchMessage } from '../../lib/domain/batch.js';
+import { JobMessage } from '../../lib/domain/job.js';
 import { freePort } from '../../scripts/lib/free-port.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { seedIndex, testDeps, userIds, writeSchedulerCatalog } from '../helpers/scheduler-fixtures.js';
@@ -61,6 +63,56 @@ describe('QStash DLQ sweep', () => {
 
     // Within the interval, another tick does not sweep again.
     expect((await sweepQStashDlq(deps)).swept).toBe(false);
+  });
+
+  it('turns a batch message in QStash DLQ into one dead letter per job not settled, each replayable alone', async () => {
+    const prefix = uniquePrefix('sweep-batch');
+    const keys = keysFor(prefix);
+    const batch: BatchMessage = {
+      v: 1,
+      kind: 'batch',
+      taskId: 'outage_task',
+      periodKey: 'p-outage-batch',
+      origin: 'scheduled',
+      backfilled: false,
+      jobs: ['ana', 'ben', 'cem'].map((userId, i) => ({ userId, notBefore: 1_000 + i })),
+    };
+    const [ana, ben, cem] = jobsOfBatch(batch) as [JobMessage, JobMessage, JobMessage];
+    await stack.qstash.publishJSON({
+      url: deadUrl,
+      body: batch,
+      deduplicationId: batchIdOf(batch),
+      retries: 0,
+    });
+    const batchEntry = async () =>
+      (await dlqEntriesFor(deadUrl)).filter((e) => (e.body ?? '').includes('p-outage-batch'));
+    await waitFor(async () => ((await batchEntry()).length === 1 ? true : undefined), 20_000);
+    // ben's job ran after all.
+    await stack.redis.hset(keys.job(ben.jobId), { state: 'succeeded' });
+
+    const result = await sweepQStashDlq({
+      dlq: stack.qstash.dlq as QStashDlq,
+      deadLetters: new DeadLetterStore(stack.redis, keys),
+      jobsUrl: deadUrl,
+      failuresUrl: `${deadUrl.replace('/jobs', '/failures')}`,
+      acquireGuard: async (ms: number) =>
+        (await stack.redis.set(keys.dlqSweep, 1, { nx: true, px: ms })) === 'OK',
+      everyMs: 60_000,
+      maxPages: 5,
+    });
+    // One entry, two jobs dead-lettered from it.
+    expect(result).toEqual({ swept: true, seen: 1, deadLettered: 2, ignored: 0, deleted: 1, kept: 0 });
+    expect(await batchEntry()).toEqual([]);
+    for (const job of [ana, cem]) {
+      const dl = await stack.redis.hgetall<Record<string, unknown>>(keys.deadLetter(job.jobId));
+      expect(dl).toMatchObject({ jobId: job.jobId, reason: 'retries_exhausted', status: 'dead' });
+      expect(
+        JobMessage.parse(typeof dl!['message'] === 'string' ? JSON.parse(dl!['message']) : dl!['message']),
+      ).toEqual(job);
+      expect(await stack.redis.hget(keys.job(job.jobId), 'state')).toBe('dead');
+    }
+    expect(await stack.redis.exists(keys.deadLetter(ben.jobId))).toBe(0);
+    expect(await stack.redis.zrange(keys.deadLetters, 0, -1)).toEqual([ana.jobId, cem.jobId].sort());
   });
 });
 

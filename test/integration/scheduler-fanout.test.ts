@@ -6,8 +6,11 @@ import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';
+import { batchIdOf, batchNotBefore, type BatchMessage } from '../../lib/domain/batch.js';
+import { isBatch } from '../../lib/publishing/qstash-publisher.js';
 import {
   brokerJobs,
+  expectedDeduplicationId,
   RecordingPublisher,
   seedIndex,
   testDeps,
@@ -22,6 +25,11 @@ const catalog = writeSchedulerCatalog({ slow: '1/2s' }, [
   { id: 'missed_task' },
   { id: 'even_task', spread: '10m' },
   { id: 'limited_task', spread: '10m', rateLimits: ['slow'] },
+  { id: 'dense_task', spread: '1m' },
+  { id: 'paged_task', spread: '1m' },
+  { id: 'crash_batch_task', spread: '1m', retries: 4 },
+  { id: 'single_task', spread: '1m' },
+  { id: 'slow_call_task', spread: '1m', timeoutMs: 26_500 },
 ]);
 const tasks = catalog.tasks;
 
@@ -62,7 +70,9 @@ describe('scheduler fan-out', () => {
     expect(stored).toHaveLength(ids.length);
     expect(new Set(stored.map((s) => s.job.userId))).toEqual(new Set(ids));
     expect(
-      stored.every((s) => s.job.periodKey === '2030-01-01T10' && s.deduplicationId === s.job.jobId),
+      stored.every(
+        (s) => s.job.periodKey === '2030-01-01T10' && s.deduplicationId === expectedDeduplicationId(s),
+      ),
     ).toBe(true);
     // A later tick in the same period finds nothing new.
     const again = await tickOf(testDeps(stack, { prefix, tasks, now: T10 + 30 * MIN }));
@@ -158,7 +168,11 @@ describe('scheduler fan-out', () => {
     const W = 10 * MIN;
     const strata = stored.map((s) => Math.floor(((s.job.notBefore - T10) * 600) / W)).sort((a, b) => a - b);
     expect(strata).toEqual(Array.from({ length: 600 }, (_, i) => i));
-    for (const s of stored) expect(s.notBefore).toBe(Math.floor(s.job.notBefore / 1000) * 1000);
+    // A batch is due with its first job.
+    for (const s of stored)
+      expect(s.notBefore).toBe(
+        Math.floor((s.batch ? batchNotBefore(s.batch) : s.job.notBefore) / 1000) * 1000,
+      );
     // Ranks follow scan (id) order.
     const byUser = [...stored].sort((a, b) => (a.job.userId < b.job.userId ? -1 : 1));
     for (let i = 1; i < byUser.length; i++)
@@ -184,5 +198,108 @@ describe('scheduler fan-out', () => {
     // One phase per slot: consecutive starts are a whole limiter window (+ guard) apart, so none is deferred.
     for (let i = 1; i < starts.length; i++)
       expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(stride);
+  });
+
+  it('publishes a dense slot (300 users over 60 s) as 4 batch messages: every user once, each batch within its span', async () => {
+    const prefix = uniquePrefix('dense');
+    const ids = userIds(300);
+    await seedIndex(stack, prefix, 'dense_task', ids);
+    const deps = testDeps(stack, { prefix, tasks, now: T10, settings: { pageSize: 500 } });
+    const summary = await tickOf(deps);
+
+    expect(summary).toMatchObject({ claimed: 1, done: 1, published: 300, messages: 4 });
+    const batches = deps.recorder.messages.filter(isBatch);
+    // 200 ms apart, 15 s a batch: 76 jobs each, the rest in the last.
+    expect(batches.map((b) => b.jobs.length)).toEqual([76, 76, 76, 72]);
+    expect(deps.recorder.messages).toHaveLength(4);
+    for (const b of batches)
+      expect(b.jobs.at(-1)!.notBefore - b.jobs[0]!.notBefore).toBeLessThanOrEqual(deps.settings.batchSpanMs);
+
+    const stored = await brokerJobs(stack, 'dense_task');
+    expect(stored).toHaveLength(300);
+    expect(stored.map((s) => s.job.userId).sort()).toEqual(ids);
+    expect(new Set(stored.map((s) => s.messageId)).size).toBe(4);
+    for (const s of stored) {
+      const batch = s.batch!;
+      expect(s.deduplicationId).toBe(batchIdOf(batch));
+      expect(s.notBefore).toBe(Math.floor(batchNotBefore(batch) / 1000) * 1000);
+      expect([s.maxRetries, s.failureCallbackUrl]).toEqual([3, `${stack.api.url}/internal/failures`]);
+    }
+    // The jobs keep the even plan: one per 200 ms stratum of [T10, T10 + 60 s).
+    const strata = stored.map((s) => Math.floor((s.job.notBefore - T10) / 200)).sort((a, b) => a - b);
+    expect(strata).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
+  it('never groups across a page: each page is planned on its own', async () => {
+    const prefix = uniquePrefix('paged');
+    const ids = userIds(300);
+    await seedIndex(stack, prefix, 'paged_task', ids);
+    const deps = testDeps(stack, { prefix, tasks, now: T10, settings: { pageSize: 100 } });
+    const summary = await tickOf(deps);
+
+    // Each page of 100 (20 s of the window): 76 jobs in 15 s, then 24.
+    expect(summary).toMatchObject({ published: 300, messages: 6 });
+    const sizes = deps.recorder.messages.map((m) => (isBatch(m) ? m.jobs.length : 1));
+    expect(sizes).toEqual([76, 24, 76, 24, 76, 24]);
+    const pageOf = (userId: string) => Math.floor(ids.indexOf(userId) / 100);
+    for (const b of deps.recorder.messages.filter(isBatch))
+      expect(new Set(b.jobs.map((j) => pageOf(j.userId))).size).toBe(1);
+    expect((await brokerJobs(stack, 'paged_task')).map((s) => s.job.userId).sort()).toEqual(ids);
+  });
+
+  it('drops a batched page re-published after a crash as duplicates (same batch ids), counted in jobs by the checkpoint', async () => {
+    const prefix = uniquePrefix('crash-batch');
+    const ids = userIds(300);
+    await seedIndex(stack, prefix, 'crash_batch_task', ids);
+    const real = new QStashPublisher(stack.qstash, stack.api.url);
+    // Page 2 reaches QStash, then the scheduler dies before checkpointing it.
+    const crashing = new RecordingPublisher(real, 2);
+    const first = await tickOf(testDeps(stack, { prefix, tasks, now: T10, publisher: crashing }));
+    expect(first).toMatchObject({ claimed: 1, failed: 1, done: 0 });
+    const slotKey = keysFor(prefix).slot('crash_batch_task', '_', '2030-01-01T10');
+    expect(await stack.redis.hmget(slotKey, 'count')).toEqual({ count: 100 });
+
+    // Taken over 46 s later, when page 2's planned starts (20-40 s) are past: they move up to now, the grouping does not.
+    const resumed = testDeps(stack, { prefix, tasks, now: T10 + 46_000 });
+    expect(await tickOf(resumed)).toMatchObject({ resumed: 1, done: 1, published: 200 });
+    const batchIds = (ms: readonly BatchMessage[]) => ms.map(batchIdOf);
+    const crashedPage = crashing.messages.slice(2).filter(isBatch);
+    expect(crashedPage).toHaveLength(2);
+    expect(batchIds(resumed.recorder.messages.slice(0, 2).filter(isBatch))).toEqual(batchIds(crashedPage));
+
+    const stored = await brokerJobs(stack, 'crash_batch_task');
+    expect(stored).toHaveLength(300);
+    expect(new Set(stored.map((s) => s.job.jobId)).size).toBe(300);
+    // QStash kept page 2's first copies, due at their planned times.
+    const page2 = stored.filter((s) => ids.indexOf(s.job.userId) >= 100 && ids.indexOf(s.job.userId) < 200);
+    expect(Math.min(...page2.map((s) => s.job.notBefore))).toBeLessThan(T10 + 46_000);
+    // The checkpoint after the re-published page counted its 100 jobs (2 messages) as deduplicated.
+    const metrics = await stack.redis.hgetall<Record<string, number>>(keysFor(prefix).metrics);
+    expect(metrics).toMatchObject({ 'crash_batch_task:pubdup': 100, 'crash_batch_task:published': 300 });
+    expect(await stack.redis.hget(slotKey, 'state')).toBe('done');
+  });
+
+  it('sends one message a job with STAGGER_BATCH_SPAN_MS=0, or when the task timeout leaves a batch under 1 s', async () => {
+    const prefix = uniquePrefix('single');
+    await seedIndex(stack, prefix, 'single_task', userIds(120));
+    await seedIndex(stack, prefix, 'slow_call_task', userIds(120));
+    const off = testDeps(stack, {
+      prefix,
+      tasks: new Map([['single_task', tasks.get('single_task')!]]),
+      now: T10,
+      settings: { batchSpanMs: 0 },
+    });
+    expect(await tickOf(off)).toMatchObject({ published: 120, messages: 120 });
+    expect(off.recorder.messages.some(isBatch)).toBe(false);
+    // 27 s of worker budget less a 26.5 s timeout: 0.5 s, too short a span to batch.
+    const slow = testDeps(stack, {
+      prefix,
+      tasks: new Map([['slow_call_task', tasks.get('slow_call_task')!]]),
+      now: T10,
+    });
+    expect(await tickOf(slow)).toMatchObject({ published: 120, messages: 120 });
+    const stored = await brokerJobs(stack, 'single_task');
+    expect(stored.every((s) => s.batch === undefined && s.deduplicationId === s.job.jobId)).toBe(true);
+    expect(stored).toHaveLength(120);
   });
 });

@@ -43,12 +43,18 @@ describe('the composition root', () => {
       STAGGER_LIMIT_GUARD_MS: '321',
       STAGGER_FANOUT_PAGE_SIZE: '77',
       STAGGER_FANOUT_BUDGET_MS: '12345',
+      STAGGER_BATCH_SPAN_MS: '4321',
     };
     const rt = createRuntime(loadConfig(env), env);
     expect(rt.keys.user('u')).toBe('rt-test:user:u');
     expect(rt.delivery.store.rateGuardMs).toBe(321);
     expect(rt.monitoring.guardMs).toBe(321);
-    expect(rt.scheduler.settings).toMatchObject({ pageSize: 77, budgetMs: 12345, limitGuardMs: 321 });
+    expect(rt.scheduler.settings).toMatchObject({
+      pageSize: 77,
+      budgetMs: 12345,
+      limitGuardMs: 321,
+      batchSpanMs: 4321,
+    });
     expect(rt.scheduler.publisher).toBe(rt.publisher);
     expect(rt.delivery.publisher).toBe(rt.publisher);
     expect(rt.monitoring.deadLetters).toBe(rt.deadLetters);

@@ -14,6 +14,7 @@ function task(overrides: Partial<SchedulableTask> = {}): SchedulableTask {
     zone: { policy: 'fixed', tz: 'UTC' },
     spreadMs: 10 * MIN,
     retries: 3,
+    timeoutMs: 10_000,
     catchUp: 'latest',
     rateLimits: [],
     ...overrides,
