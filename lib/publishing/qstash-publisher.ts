@@ -1,6 +1,7 @@
 // Publishing to QStash: the internal paths it calls, the narrow interfaces callers use, and their one QStash adapter.
 import type { Client as QStashClient } from '@upstash/qstash';
 import { batchIdOf, batchNotBefore, type BatchMessage } from '../domain/batch.js';
+import { isBatch, type DeliveredMessage } from '../domain/delivery.js';
 import type { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, type ContinuationMessage } from '../scheduler/continuation.js';
 
@@ -36,11 +37,7 @@ export interface BatchPublisher {
 }
 
 /** What the fan-out publishes: one job, or a batch of one slot's jobs planned close together. */
-export type FanOutMessage = JobMessage | BatchMessage;
-
-export function isBatch(message: FanOutMessage): message is BatchMessage {
-  return 'kind' in message && message.kind === 'batch';
-}
+export type FanOutMessage = DeliveredMessage;
 
 /** Jobs a message carries. */
 export function jobsIn(message: FanOutMessage): number {

@@ -2,7 +2,8 @@
 import { BATCH_MAX_JOBS, type BatchMessage } from '../domain/batch.js';
 import type { JobMessage } from '../domain/job.js';
 import { maxGapMs } from '../publishing/batch-cost.js';
-import { isBatch, type FanOutMessage } from '../publishing/qstash-publisher.js';
+import { isBatch } from '../domain/delivery.js';
+import type { FanOutMessage } from '../publishing/qstash-publisher.js';
 import { planJobs, type SlotJobs } from './plan-jobs.js';
 
 export interface BatchPolicy {

@@ -3,8 +3,8 @@ import { BatchMessage, batchIdOf, jobsOfBatch } from '../../lib/domain/batch.js'
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';
+import { isBatch } from '../../lib/domain/delivery.js';
 import {
-  isBatch,
   QStashPublisher,
   type FanOutMessage,
   type FanOutPublisher,

@@ -7,7 +7,7 @@ import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { batchIdOf, batchNotBefore, type BatchMessage } from '../../lib/domain/batch.js';
-import { isBatch } from '../../lib/publishing/qstash-publisher.js';
+import { isBatch } from '../../lib/domain/delivery.js';
 import {
   brokerJobs,
   expectedDeduplicationId,

@@ -14,7 +14,8 @@ import {
   messageUsd,
   waitUsdPerMs,
 } from '../../lib/publishing/batch-cost.js';
-import { isBatch, type FanOutMessage } from '../../lib/publishing/qstash-publisher.js';
+import { isBatch } from '../../lib/domain/delivery.js';
+import type { FanOutMessage } from '../../lib/publishing/qstash-publisher.js';
 import {
   WORKER_BUDGET_MS,
   WORKER_TIMEOUT_MS,
