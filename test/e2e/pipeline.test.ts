@@ -263,6 +263,7 @@ describe('the pipeline through serverless-offline', () => {
       now: string;
       claimed: number;
       published: number;
+      messages: number;
       done: number;
       slots: { slot: string }[];
     };
@@ -277,6 +278,9 @@ describe('the pipeline through serverless-offline', () => {
     const expectedJobs = [...due].flatMap(([task, users]) => users.map((u) => `${task}:${u}:${periodKey}`));
     // Disabled users are published too and skipped by the worker: at least every due job.
     expect(summary.published).toBeGreaterThanOrEqual(dueCount);
+    // Jobs planned close together travel as batches: far fewer QStash messages than jobs.
+    expect(summary.messages).toBeGreaterThan(0);
+    expect(summary.messages * 4).toBeLessThan(summary.published);
     const flakyJob = `${FLAKY}${periodKey}`;
     const brokenJob = `${BROKEN}${periodKey}`;
     expect(expectedJobs).toEqual(expect.arrayContaining([flakyJob, brokenJob]));
