@@ -38,7 +38,7 @@ export const BATCH_POLICY = {
 
 /** QStash's own backoff before retry n: `min(1 day, e^(2.5 n))` seconds. A failed job of a batch waits as long. */
 export function qstashRetryDelayMs(n: number): number {
-  return Math.min(86_400, Math.exp(2.5 * Math.max(1, n))) * 1000;
+  return Math.ceil(Math.min(86_400, Math.exp(2.5 * Math.max(1, n))) * 1000);
 }
 
 /** One script call to start a batch's jobs, one to record a group of them (JobStore). */
@@ -369,7 +369,8 @@ async function handOn(
   count = true,
 ): Promise<void> {
   try {
-    const due = Math.max(notBefore, m.notBefore);
+    // Whole milliseconds: a message's notBefore is an integer (a delay from a curve or a header need not be).
+    const due = Math.ceil(Math.max(notBefore, m.notBefore));
     await run.deps.publisher.publish(
       { ...m, notBefore: due },
       { deduplicationId: `${m.jobId}:${tag}`, notBeforeMs: due, retries: Math.max(0, retries) },
