@@ -501,7 +501,7 @@ function report(
     rows,
     notes: [
       `Shapes: ${shapes.map((s) => s.label).join('; ')}. A slice runs in real time at the slot's density (the tick plans the jobs over the slice's spread); ` +
-        'per-job figures carry over to the whole slot because every part scales with the jobs — one publish, one delivery, one worker invocation and its two scripts per job, ' +
+        "per-job figures carry over to the whole slot because every part scales with the jobs — one batch message, delivery and worker invocation per span of a slot's jobs planned within 3.4 s of each other (STAGGER_BATCH_SPAN_MS, 15 s; one per job where they are further apart), its start script and one record script per 200 ms of finished jobs, " +
         'the tick reading a page of 500 users per script — except the tick invocation itself and its fixed commands (lock, state), one per slot: a slice spreads them over fewer jobs, ' +
         'so its per-job figures are an upper bound for the whole slot (by about one tick invocation per slice, see the function breakdown). ' +
         `The fan-out publishes ~10,000 jobs/s here (scenario 1), so a 100,000-job slot fits one tick's 60 s without continuations; any continuation would be counted (published message and invocation).`,
@@ -516,7 +516,7 @@ function report(
         'the sources found do not say whether Upstash bills commands run inside a script: the commandstats row is that upper bound. QStash messages: the larger of messages published and delivery attempts ("each delivery attempt counts as one message").',
       `BullMQ (the dense slice only, ${denseShape.jobs} jobs over ${denseShape.spreadS} s): addBulk with delays over the same window, one Worker (concurrency 32, limiter 500/s) POSTing to the target; commands counted with MONITOR, ` +
         'top-level only (Lua-run commands excluded), the commandstats row includes them. Its Redis server and the long-running worker process are out of scope here (not priced); run-now and the sparse slot have no separate BullMQ counterpart (the same add + process path).',
-      'A scheduled job is published for the whole second at or before its planned start (QStash delays are whole seconds) and the worker waits the rest out in process: ' +
+      "A scheduled message (a batch, or a job alone) is published for the whole second at or before its first planned start (QStash delays are whole seconds) and the worker waits out each job's time in process: " +
         'that wait is billed duration (about half a second on average; compare the run-now column, whose jobs are due at once). ' +
         "A slot's jobs share one random phase within their strata, and at 1 job/s a stratum is a whole second: in the sparse slot every job waits about the same, " +
         'anywhere from 0 to 1 s depending on that phase, so its duration varies between repetitions far more than the dense one.',
