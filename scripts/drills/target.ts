@@ -1,8 +1,10 @@
-// Drill target: counts applied calls per Idempotency-Key (a call is applied when answered 2xx) and can fail a share of calls, half of them by timing out.
+// Drill target: counts applied calls per Idempotency-Key (a call is applied when answered 2xx), can fail a share of calls (half of them by timing out) and can hold its answers.
 import { createServer } from 'node:http';
 
 const port = Number(process.env['TARGET_PORT'] ?? 4100);
 let failRate = 0;
+/** Every successful answer waits this long (ms): calls stay in flight, so a fault can strike while they do. */
+let delayMs = 0;
 /** Longer than the drill tasks' timeout: the worker gives up first and retries. */
 const HANG_MS = 2_500;
 const applied = new Map<string, number>();
@@ -21,13 +23,14 @@ const server = createServer((req, res) => {
       return send(200, { calls, applied: Object.fromEntries(applied) });
     }
     if (req.url === '/_control' && req.method === 'POST') {
-      const c = JSON.parse(body || '{}') as { failRate?: number; reset?: boolean };
+      const c = JSON.parse(body || '{}') as { failRate?: number; delayMs?: number; reset?: boolean };
       if (typeof c.failRate === 'number') failRate = c.failRate;
+      if (typeof c.delayMs === 'number') delayMs = c.delayMs;
       if (c.reset) {
         applied.clear();
         calls = 0;
       }
-      return send(200, { failRate });
+      return send(200, { failRate, delayMs });
     }
     calls++;
     const key = String(req.headers['idempotency-key'] ?? '');
@@ -38,8 +41,12 @@ const server = createServer((req, res) => {
       }
       return send(500, { error: 'injected failure' });
     }
-    if (key) applied.set(key, (applied.get(key) ?? 0) + 1);
-    send(200, { ok: true });
+    const answer = () => {
+      if (key) applied.set(key, (applied.get(key) ?? 0) + 1);
+      send(200, { ok: true });
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
 });
 
