@@ -20,6 +20,8 @@ export interface ScaleInvocation {
 
 export interface ScaleInvocationResult {
   published: number;
+  /** QStash messages those jobs travelled in (a batch is one). */
+  messages: number;
   continued: number;
   failed: number;
   claimed: number;
@@ -51,6 +53,7 @@ async function invoke(input: ScaleInvocation): Promise<ScaleInvocationResult> {
     if (s.locked) throw new Error('the scheduler lock was held');
     return {
       published: s.published,
+      messages: s.messages,
       continued: s.continued,
       failed: s.failed,
       claimed: s.claimed,
@@ -62,6 +65,7 @@ async function invoke(input: ScaleInvocation): Promise<ScaleInvocationResult> {
   const s = await continueSlot({ ...deps, publisher, clock }, input.message, { timeLeft });
   return {
     published: s.published,
+    messages: s.messages,
     continued: s.continued,
     failed: s.failed,
     claimed: 0,

@@ -156,11 +156,12 @@ async function runScale(ctx: ScenarioContext, users: number): Promise<ScaleRun> 
     const published = invocations.reduce((n, i) => n + i.published, 0);
     const failed = invocations.reduce((n, i) => n + i.failed, 0);
     const handedOver = invocations.reduce((n, i) => n + i.handed.length, 0);
+    const messages = invocations.reduce((n, i) => n + i.messages, 0);
     const stored = await env.brokerAdmin.zcard(`${broker.keyPrefix}due`);
-    if (published !== users || failed > 0 || stored !== users + handedOver)
+    if (published !== users || failed > 0 || stored !== messages + handedOver)
       throw new Error(
-        `published ${published} of ${users} (failed ${failed}); the broker holds ${stored} messages for ` +
-          `${users} jobs and ${handedOver} continuations`,
+        `published ${published} of ${users} (failed ${failed}) in ${messages} messages; the broker holds ` +
+          `${stored} messages for them and ${handedOver} continuations`,
       );
     const rest = (await env.bridge.counts()).rest;
     const qstash = (await broker.service.counts()).rest;
