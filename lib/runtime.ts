@@ -20,7 +20,7 @@ import { schedulableTasks } from './scheduler/tasks.js';
 import { keysFor, type Keys } from './store/keys.js';
 import { PreferencesStore } from './store/preferences.js';
 import { JobStore } from './worker/job-store.js';
-import { batchIdOf } from './domain/batch.js';
+import { batchIdOf } from './publishing/batch-id.js';
 import type { BatchWorkerDeps } from './worker/run-batch.js';
 
 type Env = Record<string, string | undefined>;

@@ -51,27 +51,6 @@ export function jobsOfBatch(batch: BatchMessage): JobMessage[] {
   return batch.jobs.map((j) => jobOfBatch(batch, j));
 }
 
-/**
- * The batch's QStash deduplication id: the same jobs make the same id, so a page re-published after a crash
- * (the plan is deterministic for a slot) is dropped by QStash instead of delivered twice.
- */
-export function batchIdOf(batch: Pick<BatchMessage, 'taskId' | 'periodKey' | 'jobs'>): string {
-  const text = batch.jobs.map((j) => j.userId).join('\n');
-  return `batch:${batch.taskId}:${batch.periodKey}:${fnv1a64(text, FNV_BASIS_A)}${fnv1a64(text, FNV_BASIS_B)}`;
-}
-
-const FNV_PRIME = 0x100000001b3n;
-const FNV_BASIS_A = 0xcbf29ce484222325n;
-const FNV_BASIS_B = 0x84222325cbf29ce4n;
-const MASK_64 = (1n << 64n) - 1n;
-
-/** 64-bit FNV-1a of the UTF-16 code units, as 16 hex digits; two bases make a 128-bit id. */
-function fnv1a64(text: string, basis: bigint): string {
-  let h = basis;
-  for (let i = 0; i < text.length; i++) h = ((h ^ BigInt(text.charCodeAt(i))) * FNV_PRIME) & MASK_64;
-  return h.toString(16).padStart(16, '0');
-}
-
 /** The planned start of a batch's first job: when its message is due. */
 export function batchNotBefore(batch: Pick<BatchMessage, 'jobs'>): number {
   return Math.min(...batch.jobs.map((j) => j.notBefore));

@@ -1,6 +1,7 @@
 // Publishing to QStash: the internal paths it calls, the narrow interfaces callers use, and their one QStash adapter.
 import type { Client as QStashClient } from '@upstash/qstash';
-import { batchIdOf, batchNotBefore, type BatchMessage } from '../domain/batch.js';
+import { batchNotBefore, type BatchMessage } from '../domain/batch.js';
+import { batchIdOf } from './batch-id.js';
 import { isBatch, type DeliveredMessage } from '../domain/delivery.js';
 import type { JobMessage } from '../domain/job.js';
 import { CONTINUE_PATH, type ContinuationMessage } from '../scheduler/continuation.js';

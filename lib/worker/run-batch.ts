@@ -1,6 +1,7 @@
 // One QStash delivery of a batch: its jobs started in one script call, each run at its own reserved instant.
 import { CONFIG_DEFAULTS } from '../config.js';
-import { batchIdOf, batchNotBefore, jobsOfBatch, type BatchMessage } from '../domain/batch.js';
+import { batchNotBefore, jobsOfBatch, type BatchMessage } from '../domain/batch.js';
+import { batchIdOf } from '../publishing/batch-id.js';
 import type { Task } from '../domain/catalog.js';
 import type { JobMessage } from '../domain/job.js';
 import type { Logger } from '../log.js';

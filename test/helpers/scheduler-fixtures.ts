@@ -1,5 +1,6 @@
 // Test fixtures for the scheduler: a catalog file, seeded task indexes, deps over the test stack, and what the broker stored.
-import { BatchMessage, batchIdOf, jobsOfBatch } from '../../lib/domain/batch.js';
+import { BatchMessage, jobsOfBatch } from '../../lib/domain/batch.js';
+import { batchIdOf } from '../../lib/publishing/batch-id.js';
 import { JobMessage } from '../../lib/domain/job.js';
 import { DEFAULT_SETTINGS, type SchedulerDeps, type SchedulerSettings } from '../../lib/scheduler/deps.js';
 import type { ContinuationMessage } from '../../lib/scheduler/continuation.js';

@@ -5,7 +5,8 @@ import { sweepQStashDlq, type QStashDlq } from '../../lib/scheduler/dlq-reconcil
 import { readStatus } from '../../lib/scheduler/status.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { DeadLetterStore } from '../../lib/dead-letters/dead-letter-store.js';
-import { batchIdOf, jobsOfBatch, type BatchMessage } from '../../lib/domain/batch.js';
+import { jobsOfBatch, type BatchMessage } from '../../lib/domain/batch.js';
+import { batchIdOf } from '../../lib/publishing/batch-id.js';
 import { JobMessage } from '../../lib/domain/job.js';
 import { freePort } from '../../scripts/lib/free-port.js';
 import { uniquePrefix } from '../helpers/redis.js';

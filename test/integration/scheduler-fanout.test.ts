@@ -6,7 +6,8 @@ import { QStashPublisher } from '../../lib/publishing/qstash-publisher.js';
 import { runTick } from '../../lib/scheduler/tick.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import { batchIdOf, batchNotBefore, type BatchMessage } from '../../lib/domain/batch.js';
+import { batchNotBefore, type BatchMessage } from '../../lib/domain/batch.js';
+import { batchIdOf } from '../../lib/publishing/batch-id.js';
 import { isBatch } from '../../lib/domain/delivery.js';
 import {
   brokerJobs,

@@ -1,6 +1,7 @@
 // Batches through the local stack: each job once, a crashed delivery, a failing job beside good ones, redeliveries, replay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchIdOf, type BatchMessage } from '../../lib/domain/batch.js';
+import { type BatchMessage } from '../../lib/domain/batch.js';
+import { batchIdOf } from '../../lib/publishing/batch-id.js';
 import { runtime } from '../../lib/runtime.js';
 import { keysFor } from '../../lib/store/keys.js';
 import { runBatch, type BatchWorkerDeps } from '../../lib/worker/run-batch.js';

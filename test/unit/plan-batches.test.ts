@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { BATCH_MAX_JOBS, BatchMessage, batchIdOf, jobsOfBatch } from '../../lib/domain/batch.js';
+import { BATCH_MAX_JOBS, BatchMessage, jobsOfBatch } from '../../lib/domain/batch.js';
+import { batchIdOf } from '../../lib/publishing/batch-id.js';
 import { jobIdOf } from '../../lib/domain/ids.js';
 import type { JobMessage } from '../../lib/domain/job.js';
 import {
