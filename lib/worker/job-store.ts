@@ -68,6 +68,11 @@ export interface BatchStartInput {
   leaseMs: number;
   limits: readonly LimitSpec[];
   maxWaitMs?: number;
+  /**
+   * How long after the script's time any job may still be reserved, whatever its own budget (ms; default 0): the
+   * invocation waits for its last job anyway, so waiting is cheaper than a deferral up to then.
+   */
+  holdMs?: number;
   leadMs?: number;
   skipReason?: string;
   /** Upstash-Retried of the batch's delivery. */
@@ -76,8 +81,13 @@ export interface BatchStartInput {
 }
 
 export interface BatchStartResult {
-  /** The server clock (ms) the script read: every `waitMs` counts from it. */
+  /** The server clock (ms) the script read first (a claimed job's `waitMs` counts from the script's time). */
   serverAt: number;
+  /**
+   * The server clock (ms) at the script's end: the reply left at least `serverEnd - serverAt` after the first reading,
+   * so a long batch does not widen what the caller knows of the server's clock.
+   */
+  serverEnd?: number;
   /** One per message, in order; a claimed job's `waitMs` is its reserved instant minus the script's time. */
   results: StartResult[];
 }
@@ -189,6 +199,7 @@ export class JobStore {
         m.origin,
         ...this.policyArgs(input, statsOf(m, input.periodStats)),
         limits.length,
+        Math.max(0, Math.floor(input.holdMs ?? 0)),
         ...limitArgs(limits),
         ...messages.flatMap((j) => [j.jobId, j.userId, j.notBefore]),
       ],

@@ -162,13 +162,18 @@ export async function runBatch(deps: BatchWorkerDeps, d: BatchDelivery): Promise
           leaseMs: timeout + JOB_POLICY.leaseMarginMs,
           limits,
           maxWaitMs,
+          holdMs: Math.max(0, latestStart - clock()),
           leadMs: Math.min(maxWaitMs, leadFor(scriptClock, deps.store.rateGuardMs)),
           retried: d.retried,
           ...(skipReason ? { skipReason } : {}),
           ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
         });
   const repliedAt = clock();
-  scriptClock.observe(startedAt, repliedAt, started.serverAt);
+  // The script read the clock again at its end: that reading happened at least its run time after the request left.
+  const ran =
+    'serverEnd' in started && started.serverEnd !== undefined ? started.serverEnd - started.serverAt : 0;
+  if (ran > 0) scriptClock.observe(Math.min(repliedAt, startedAt + ran), repliedAt, started.serverAt + ran);
+  else scriptClock.observe(startedAt, repliedAt, started.serverAt);
 
   const records = new RecordGroups(
     (inputs) => deps.store.recordBatch(inputs),

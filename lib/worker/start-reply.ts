@@ -25,7 +25,11 @@ const StartReply = z.discriminatedUnion('r', [
   }),
 ]);
 
-const BatchStartReply = z.object({ serverAt: z.number(), results: z.array(StartReply) });
+const BatchStartReply = z.object({
+  serverAt: z.number(),
+  serverEnd: z.number().optional(),
+  results: z.array(StartReply),
+});
 
 function startResultOf(r: z.output<typeof StartReply>): StartResult {
   switch (r.r) {
@@ -61,5 +65,9 @@ export function parseStartReply(reply: unknown): StartResult {
 
 export function parseBatchStartReply(reply: unknown): BatchStartResult {
   const r = BatchStartReply.parse(reply);
-  return { serverAt: r.serverAt, results: r.results.map(startResultOf) };
+  return {
+    serverAt: r.serverAt,
+    ...(r.serverEnd === undefined ? {} : { serverEnd: r.serverEnd }),
+    results: r.results.map(startResultOf),
+  };
 }

@@ -193,6 +193,21 @@ describe('JobStore.startBatch', () => {
     expect(await redis.hget(keys.metrics, 't:lat:sum')).toBe(500 + 925 + 850 + 1025);
   });
 
+  it("reserves a job past its own budget while the batch's hold lasts, and refuses one past both", async () => {
+    const plan = { a: 0, b: 0, c: 0, d: 0 };
+    const { store } = await world(Object.fromEntries(Object.keys(plan).map((u) => [u, 'enabled'])));
+    const jobs = Object.entries(plan).map(([u, off]) => job(u, T0 + off));
+    const one: LimitSpec = { name: 'one', limit: 1, windowMs: 1000 };
+    // One per 1025 ms, a 500 ms budget from each notBefore, held 2.5 s: a at 0, b at 1025, c at 2050, d refused.
+    const { results } = await store.startBatch({ ...common([one], 500), holdMs: 2500, messages: jobs });
+    expect(results.map((r) => r.kind)).toEqual(['claimed', 'claimed', 'claimed', 'denied']);
+    expect(results.slice(0, 3)).toMatchObject([{ waitMs: 0 }, { waitMs: 1025 }, { waitMs: 2050 }]);
+    // Without the hold, b and c were past their budget.
+    const again = await world(Object.fromEntries(Object.keys(plan).map((u) => [u, 'enabled'])));
+    const without = await again.store.startBatch({ ...common([one], 500), messages: jobs });
+    expect(without.results.map((r) => r.kind)).toEqual(['claimed', 'denied', 'denied', 'denied']);
+  });
+
   it('keeps every sliding window within the limit: 3 x limit jobs planned at once, in two concurrent batches', async () => {
     const limit = 5;
     const spec: LimitSpec = { name: 'x', limit, windowMs: 1000 };

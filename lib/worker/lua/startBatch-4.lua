@@ -32,18 +32,21 @@
     ARGV[12] wait budget (ms), counted from max(script time, the job's notBefore); later is refused
     ARGV[13] lead (ms): reserve no earlier than this after the script's time; <= budget
     ARGV[14] number of limits n
-    ARGV[15..] name, limit, window ms: one triple per limit (3n values), then per job: job id, user id, planned
+    ARGV[15] hold (ms): every job may also be reserved until the script's time plus this (0 = none): the
+             invocation waits for its last job anyway
+    ARGV[16..] name, limit, window ms: one triple per limit (3n values), then per job: job id, user id, planned
              notBefore (epoch ms)
 
   Metrics and period stats: per job, as startJob counts them.
 
-  Output: JSON {serverAt, results}
+  Output: JSON {serverAt, serverEnd, results}
     serverAt  the server clock (ms) the script read; each claimed job's waitMs counts from the script's time
+    serverEnd the server clock (ms) at the script's end (serverAt when TIME is unavailable)
     results   one reply per job, in order, each in one of startJob's shapes (duplicate, busy, skipped, denied,
               claimed with admittedAt as text)
 ]]
 --- @include "startOne"
-local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 5, 15
+local FIRST_LIMIT_KEY, FIRST_LIMIT_ARG = 5, 16
 local limits = tonumber(ARGV[14])
 local firstJobKey, firstJobArg = FIRST_LIMIT_KEY + limits, FIRST_LIMIT_ARG + 3 * limits
 local jobs = (#KEYS - firstJobKey + 1) / 3
@@ -55,6 +58,7 @@ local logKeys = {}
 for n = 1, limits do logKeys[n] = KEYS[FIRST_LIMIT_KEY + n - 1] end
 local s = startPolicy({ paused = KEYS[1], metrics = KEYS[2], horizons = KEYS[3], stats = KEYS[4],
   now = tonumber(ARGV[1]), nowText = ARGV[1], taskId = ARGV[2], periodKey = ARGV[3], origin = ARGV[4] }, ARGV, 5)
+s.hold = tonumber(ARGV[15])
 s.logs = startLogs(logKeys, ARGV, FIRST_LIMIT_ARG, s.guard)
 startReady(s)
 
@@ -64,4 +68,9 @@ for n = 0, jobs - 1 do
   results[n + 1] = startOne(s, { job = KEYS[k], user = KEYS[k + 1], tasks = KEYS[k + 2], jobId = ARGV[a],
     userId = ARGV[a + 1], notBefore = ARGV[a + 2], from = tonumber(ARGV[a + 2]) })
 end
-return cjson.encode({ serverAt = s.serverAt, results = results })
+-- The server clock once more at the end: a long batch's reply comes back that much after its first reading, which
+-- the caller takes off the round trip when it places the reservations on its own clock.
+local serverEnd = s.serverAt
+local ok, t = pcall(redis.call, 'TIME')
+if ok then serverEnd = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 end
+return cjson.encode({ serverAt = s.serverAt, serverEnd = serverEnd, results = results })

@@ -102,7 +102,10 @@ local function startOne(s, j)
   -- the job's floor: a job planned ahead waits for its own time, not for the script's.
   local from, base = at + math.min(s.lead, s.budget), at
   if j.from then from, base = math.max(from, j.from), math.max(at, j.from) end
-  local sendAt, blocked = reserveSlot(s.logs, from, base + s.budget)
+  -- A batch's hold: its invocation waits for its last job anyway, so any job may wait until then rather than defer.
+  local untilAt = base + s.budget
+  if s.hold and s.hold > 0 then untilAt = math.max(untilAt, at + s.hold) end
+  local sendAt, blocked = reserveSlot(s.logs, from, untilAt)
   if blocked then
     local retryAt = math.ceil(sendAt)
     local horizon = tonumber(redis.call('HGET', s.horizons, blocked.name))
