@@ -7,7 +7,14 @@ import type { Keys } from '../store/keys.js';
 import { jsonReply, runScript, type ScriptRedis } from '../store/lua/script.js';
 import type { LimitSpec } from './limits.js';
 import { parseBatchStartReply, parseStartReply } from './start-reply.js';
-import { recordBatch, recordRun, releaseClaim, startBatch, startJob } from './lua/scripts.generated.js';
+import {
+  readClock,
+  recordBatch,
+  recordRun,
+  releaseClaim,
+  startBatch,
+  startJob,
+} from './lua/scripts.generated.js';
 
 export const JOB_POLICY = {
   /** Runs kept per (user, task). */
@@ -183,6 +190,11 @@ export class JobStore {
    * Starts every job of a batch in one script call (see BatchStartInput); one result per message, in order.
    * The messages share task, period and origin. An empty list makes no call: its serverAt is the given now.
    */
+  /** The server clock (ms): one small round trip, for a worker to narrow what it knows of that clock. */
+  async serverClock(): Promise<number> {
+    return z.coerce.number().parse(await runScript(this.redis, readClock, [], []));
+  }
+
   async startBatch(input: BatchStartInput): Promise<BatchStartResult> {
     const { messages, limits } = input;
     if (messages.length === 0) return { serverAt: input.now, results: [] };

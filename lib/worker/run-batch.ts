@@ -45,6 +45,8 @@ export function qstashRetryDelayMs(n: number): number {
 /** One script call to start a batch's jobs, one to record a group of them (JobStore). */
 export interface BatchJobStore {
   startBatch(input: BatchStartInput): Promise<BatchStartResult>;
+  /** The server clock alone (a small round trip). */
+  serverClock(): Promise<number>;
   recordBatch(inputs: readonly RecordInput[]): Promise<boolean[]>;
 }
 
@@ -174,6 +176,17 @@ export async function runBatch(deps: BatchWorkerDeps, d: BatchDelivery): Promise
     'serverEnd' in started && started.serverEnd !== undefined ? started.serverEnd - started.serverAt : 0;
   if (ran > 0) scriptClock.observe(Math.min(repliedAt, startedAt + ran), repliedAt, started.serverAt + ran);
   else scriptClock.observe(startedAt, repliedAt, started.serverAt);
+  // A big batch travels slowly both ways, and what is left of the round trip is how uncertain every reserved instant
+  // is on this clock. Past a quarter of the guard (half is all a wake-up may take), one small round trip narrows it.
+  if (here.length > 0 && repliedAt - startedAt - ran > deps.store.rateGuardMs / 4) {
+    try {
+      const before = clock();
+      const server = await deps.store.serverClock();
+      scriptClock.observe(before, clock(), server);
+    } catch {
+      // Only precision is lost: late wake-ups reserve again on their own.
+    }
+  }
 
   const records = new RecordGroups(
     (inputs) => deps.store.recordBatch(inputs),

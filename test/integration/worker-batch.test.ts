@@ -120,6 +120,7 @@ describe('worker: batches', () => {
         record: (i) => (dead ? never : base.store.record(i)),
         release: (...a) => (dead ? never : base.store.release(...a)),
         startBatch: (i) => (dead ? never : base.store.startBatch(i)),
+        serverClock: () => (dead ? never : base.store.serverClock()),
         recordBatch: async (inputs) => {
           if (dead) return never;
           const owned = await base.store.recordBatch(inputs);

@@ -42,9 +42,10 @@ const BUILDS_KEYS = new Set([
  * reads it, startOne): admission time must follow execution order, so a worker slow to arrive cannot slip an entry
  * into a window that has moved on (a caller's clock cannot say that). It is called through pcall and never below
  * ARGV's `now`, and Redis >= 5 replicates a script's effects, not the script, so a non-deterministic command before
- * writes is allowed. Every other script takes time in ARGV: testable with a fake clock, and the same on every replay.
+ * writes is allowed. readClock reads it and nothing else, to place a long batch's reservations on the worker's own
+ * clock. Every other script takes time in ARGV: testable with a fake clock, and the same on every replay.
  */
-const READS_CLOCK = new Set(['startJob', 'startBatch']);
+const READS_CLOCK = new Set(['startJob', 'startBatch', 'readClock']);
 
 const headerOf = (s: LuaScript) => s.text.slice(0, s.text.indexOf(']]'));
 const codeOf = (s: LuaScript) => s.text.slice(s.text.indexOf(']]') + 2);

@@ -22,6 +22,13 @@ export const deleteDeadLetter: LuaScript = {
   sha1: '1ced6b4bfd399f46bfb2df66fe81425ce73e274e',
   text: "--[[\n  Drop a dead letter (list entry and record) for good; the job keeps its dead state.\n\n  Input:\n    KEYS[1] dead-letter zset (id -> time)\n    KEYS[2] dead-letter hash\n\n    ARGV[1] dead-letter id\n\n  Output:\n    1 deleted, 0 no such dead letter\n]]\nlocal removed = redis.call('ZREM', KEYS[1], ARGV[1])\nlocal deleted = redis.call('DEL', KEYS[2])\nif removed + deleted > 0 then return 1 end\nreturn 0\n",
 };
+export const readClock: LuaScript = {
+  name: 'readClock',
+  numKeys: 0,
+  variadic: false,
+  sha1: 'fc9a0b4e86fe1ef887a50c3446e1baeaeb16c11e',
+  text: "--[[\n  The server clock alone: a small round trip a worker uses to place a long batch's reservations on its own clock.\n\n  Input: none.\n\n  Output: the server clock (ms, to the microsecond) as text.\n]]\nlocal t = redis.call('TIME')\nreturn string.format('%.17g', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)\n",
+};
 export const recordBatch: LuaScript = {
   name: 'recordBatch',
   numKeys: 3,
@@ -76,6 +83,7 @@ export const WORKER_SCRIPTS: readonly LuaScript[] = [
   deadLetterBatch,
   deadLetterJob,
   deleteDeadLetter,
+  readClock,
   recordBatch,
   recordRun,
   releaseClaim,
