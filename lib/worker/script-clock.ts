@@ -5,18 +5,16 @@
  * Each start that read the server clock at `serverAt` between local `before` and `after` bounds the offset
  * (server − local) to [serverAt − after, serverAt − before]. Intersecting the recent ones narrows it to about the
  * fastest round trip, so a reserved instant is known on the local clock that precisely, whatever the skew and however
- * slow this reply was. Known bounds widen as they age, by the most two clocks drift apart (`driftPerMs`, 100 ppm):
- * a batch worker, whose start scripts come seconds apart, keeps what a fast round trip taught it. A sample that
+ * slow this reply was. Bounds older than `maxAgeMs` are dropped (clocks drift apart by up to ~100 ppm); a sample that
  * contradicts them (a clock was stepped) starts over from itself.
  */
 export class ScriptClock {
   private lo = Number.NEGATIVE_INFINITY;
   private hi = Number.POSITIVE_INFINITY;
-  /** Local time the bounds hold at. */
   private since = Number.NEGATIVE_INFINITY;
   private roundTripMs = 0;
 
-  constructor(private readonly driftPerMs = 1e-4) {}
+  constructor(private readonly maxAgeMs = 10_000) {}
 
   /** One start's round trip: sent at `before`, answered at `after`, the script having read `serverAt` (if known). */
   observe(before: number, after: number, serverAt?: number): void {
@@ -25,19 +23,15 @@ export class ScriptClock {
     if (serverAt === undefined) return;
     const lo = serverAt - after;
     const hi = serverAt - before;
-    const widen = Math.max(0, before - this.since) * this.driftPerMs;
-    const [knownLo, knownHi] = [this.lo - widen, this.hi + widen];
-    if (lo > knownHi || hi < knownLo) {
+    if (before - this.since > this.maxAgeMs || lo > this.hi || hi < this.lo) {
       [this.lo, this.hi, this.since] = [lo, hi, before];
       return;
     }
-    [this.lo, this.hi, this.since] = [Math.max(knownLo, lo), Math.min(knownHi, hi), before];
+    this.lo = Math.max(this.lo, lo);
+    this.hi = Math.min(this.hi, hi);
   }
 
-  /**
-   * The local instants between which the server instant `t` falls (after at least one `observe` with it); bounds are
-   * aged at each `observe`, and a reservation is used within seconds of its own.
-   */
+  /** The local instants between which the server instant `t` falls (after at least one `observe` with it). */
   local(t: number): { earliest: number; latest: number } {
     return { earliest: t - this.hi, latest: t - this.lo };
   }
