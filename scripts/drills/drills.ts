@@ -322,13 +322,16 @@ export const DRILLS: Record<string, { task: string; retries: number; run: Drill 
     retries: 3,
     run: async (ctx) => {
       const { clock, jobIds, started } = await prepare(ctx, 'drill_redis');
-      // The target holds its answers (under the task's 1 s timeout): calls are in flight when Redis dies, so their
+      // The target holds its answers (a quarter of the task's 1 s timeout: an answer past the timeout would be retried
+      // and applied twice): calls are in flight when Redis dies, so their
       // records meet a dead Redis, whether the jobs travel alone or in a batch whose jobs are all due at once.
-      await control(ctx.stack, { delayMs: 600 });
+      await control(ctx.stack, { delayMs: 250 });
+      // The target counts calls over every drill of the run: this drill's are those after this point.
+      const callsBefore = await callCount(ctx.stack);
       await runner(ctx.stack, clock.now(), 500, 'redis-tick').summary();
-      await waitUntil(async () => (await callCount(ctx.stack)) >= 1, 60_000, 'the first call', 10);
+      await waitUntil(async () => (await callCount(ctx.stack)) > callsBefore, 60_000, 'the first call', 10);
       const ranBefore = await appliedCount(ctx.stack, jobIds);
-      const inFlight = (await callCount(ctx.stack)) - ranBefore;
+      const inFlight = (await callCount(ctx.stack)) - callsBefore - ranBefore;
       await ctx.stack.parts.redis.kill9();
       await sleep(1_000);
       await ctx.stack.parts.redis.start();
