@@ -117,6 +117,19 @@ export type DeadLetterRedis = Pick<
   'evalsha' | 'eval' | 'zrange' | 'zcount' | 'hgetall' | 'hset' | 'pexpire' | 'hincrby'
 >;
 
+/** What the dead-letter scripts take of a failure callback, in their order (after the job or the batch's origin). */
+function callbackArgs(cb: FailureCallback): (string | number)[] {
+  return [
+    cb.createdAt ?? 0,
+    cb.status,
+    fallbackErrorOf(cb),
+    cb.sourceMessageId,
+    cb.dlqId ?? '',
+    JOB_POLICY.retentionMs,
+    REPLAY_TOLERANCE_MS,
+  ];
+}
+
 export class DeadLetterStore {
   constructor(
     private readonly redis: DeadLetterRedis,
@@ -159,13 +172,7 @@ export class DeadLetterStore {
         message.jobId,
         JSON.stringify(message),
         message.origin,
-        cb.createdAt ?? 0,
-        cb.status,
-        fallbackErrorOf(cb),
-        cb.sourceMessageId,
-        cb.dlqId ?? '',
-        JOB_POLICY.retentionMs,
-        REPLAY_TOLERANCE_MS,
+        ...callbackArgs(cb),
         message.taskId,
       ],
     );
@@ -188,13 +195,7 @@ export class DeadLetterStore {
       [
         this.clock(),
         batch.origin,
-        cb.createdAt ?? 0,
-        cb.status,
-        fallbackErrorOf(cb),
-        cb.sourceMessageId,
-        cb.dlqId ?? '',
-        JOB_POLICY.retentionMs,
-        REPLAY_TOLERANCE_MS,
+        ...callbackArgs(cb),
         batch.taskId,
         ...messages.flatMap((m) => [m.jobId, JSON.stringify(m)]),
       ],

@@ -15,6 +15,7 @@ import {
   type RecordInput,
   type StartResult,
 } from './job-store.js';
+import type { LimitSpec } from './limits.js';
 import { RecordGroups } from './record-groups.js';
 import {
   defer,
@@ -84,6 +85,7 @@ interface BatchRun {
   deps: BatchWorkerDeps;
   d: BatchDelivery;
   task: Task | undefined;
+  limits: readonly LimitSpec[];
   clock: () => number;
   sleep: (ms: number) => Promise<void>;
   log: Logger;
@@ -123,7 +125,7 @@ export async function runBatch(deps: BatchWorkerDeps, d: BatchDelivery): Promise
     handedOn: 0,
     restarted: 0,
   };
-  const run: BatchRun = { deps, d, task, clock, sleep, log, tally, incomplete: false };
+  const run: BatchRun = { deps, d, task, limits, clock, sleep, log, tally, incomplete: false };
   log.debug({ jobs: b.jobs.length, messageId: d.messageId, retried: d.retried }, 'batch delivered');
 
   const first = batchNotBefore(b);
@@ -155,36 +157,35 @@ export async function runBatch(deps: BatchWorkerDeps, d: BatchDelivery): Promise
   );
   const scriptClock = deps.scriptClock ?? processScriptClock;
   const startedAt = clock();
-  const started =
-    here.length === 0
-      ? { serverAt: startedAt, results: [] }
-      : await deps.store.startBatch({
-          messages: here,
-          now: startedAt,
-          leaseMs: timeout + JOB_POLICY.leaseMarginMs,
-          limits,
-          maxWaitMs,
-          holdMs: Math.max(0, latestStart - clock()),
-          leadMs: Math.min(maxWaitMs, leadFor(scriptClock, deps.store.rateGuardMs)),
-          retried: d.retried,
-          ...(skipReason ? { skipReason } : {}),
-          ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
-        });
+  // No jobs to start (all handed on): the store answers without a round trip.
+  const started = await deps.store.startBatch({
+    messages: here,
+    now: startedAt,
+    leaseMs: timeout + JOB_POLICY.leaseMarginMs,
+    limits,
+    maxWaitMs,
+    holdMs: Math.max(0, latestStart - clock()),
+    leadMs: Math.min(maxWaitMs, leadFor(scriptClock, deps.store.rateGuardMs)),
+    retried: d.retried,
+    ...(skipReason ? { skipReason } : {}),
+    ...(task ? { periodStats: periodStatsPolicy(task) } : {}),
+  });
   const repliedAt = clock();
-  // The script read the clock again at its end: that reading happened at least its run time after the request left.
-  const ran =
-    'serverEnd' in started && started.serverEnd !== undefined ? started.serverEnd - started.serverAt : 0;
-  if (ran > 0) scriptClock.observe(Math.min(repliedAt, startedAt + ran), repliedAt, started.serverAt + ran);
-  else scriptClock.observe(startedAt, repliedAt, started.serverAt);
-  // A big batch travels slowly both ways, and what is left of the round trip is how uncertain every reserved instant
-  // is on this clock. Past a quarter of the guard (half is all a wake-up may take), one small round trip narrows it.
-  if (here.length > 0 && repliedAt - startedAt - ran > deps.store.rateGuardMs / 4) {
-    try {
-      const before = clock();
-      const server = await deps.store.serverClock();
-      scriptClock.observe(before, clock(), server);
-    } catch {
-      // Only precision is lost: late wake-ups reserve again on their own.
+  if (here.length > 0) {
+    // The script read the clock again at its end: that reading happened at least its run time after the request left.
+    const ran = Math.min((started.serverEnd ?? started.serverAt) - started.serverAt, repliedAt - startedAt);
+    scriptClock.observe(startedAt + ran, repliedAt, started.serverAt + ran);
+    // A big batch travels slowly both ways, and what is left of the round trip is how uncertain every reserved
+    // instant is on this clock. Past a quarter of the guard (half is all a wake-up may take), one small round trip
+    // narrows it.
+    if (repliedAt - startedAt - ran > deps.store.rateGuardMs / 4) {
+      try {
+        const before = clock();
+        const server = await deps.store.serverClock();
+        scriptClock.observe(before, clock(), server);
+      } catch {
+        // Only precision is lost: late wake-ups reserve again on their own.
+      }
     }
   }
 
@@ -286,7 +287,7 @@ async function settle(
     if (timeoutMs < 1 || (deps.store.rateGuardMs > 0 && late > deps.store.rateGuardMs / 2)) {
       // Too late to send on this reservation: give it back and run the job on its own path (a fresh reservation).
       free();
-      const released = await deps.store.release(m, start.attempt, clock(), runOf(deps, single).limits);
+      const released = await deps.store.release(m, start.attempt, clock(), run.limits);
       if (!released) return;
       tally.restarted++;
       return await finishSingle(run, m, start.attempt + 1, await runDelivery(deps, single));

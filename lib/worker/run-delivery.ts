@@ -121,8 +121,8 @@ export function taskPlan(catalog: Catalog, taskId: string) {
   return { task, skipReason, limits: task && !skipReason ? limitsFor(catalog, task) : [] };
 }
 
-/** One job's working set; `retriesUsed`: attempts spent outside this delivery's QStash retries (in a batch). */
-export function runOf(deps: WorkerDeps, d: Delivery, retriesUsed = 0): Run {
+/** One job's working set. */
+export function runOf(deps: WorkerDeps, d: Delivery): Run {
   const { task, limits } = taskPlan(deps.catalog, d.message.taskId);
   return {
     deps,
@@ -131,7 +131,7 @@ export function runOf(deps: WorkerDeps, d: Delivery, retriesUsed = 0): Run {
     log: deps.log(d.message, d.requestId),
     clock: deps.clock ?? Date.now,
     limits,
-    retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried - retriesUsed),
+    retriesLeft: Math.max(0, (task?.retries ?? 0) - d.retried),
   };
 }
 
